@@ -1,0 +1,40 @@
+"""Ruxue (入学): compulsory-education enrollment for a county education bureau."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(config=None) -> Flask:
+    """Build the app: bind extensions, register views and commands. Nothing runs on import."""
+    from config import Config, load_config
+
+    from app.extensions import appbuilder, csrf, db, migrate
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(config or Config))
+    logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    # migrations/env.py points Alembic at FAB's Model.metadata, which our tables share.
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True)
+    # CSRFProtect before AppBuilder, so bulk actions and deletes are CSRF-checked too.
+    csrf.init_app(app)
+    with app.app_context():
+        from app.views import register_views
+        from app.views.index import RuxueIndexView
+
+        appbuilder.indexview = RuxueIndexView
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,534 @@
+"""Every table of Ruxue. Labels live in app/labels.py; rules in app/services/."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.services.ids import mask_id
+
+# Enumerations are stored as short strings with a CHECK constraint, so both SQLite and
+# PostgreSQL refuse a value the code does not know.
+STAGES = ("primary", "junior", "nine_year")
+PERIOD_STAGES = ("primary", "junior")
+OWNERSHIPS = ("public", "private")
+CATCHMENT_KINDS = ("sole", "shared")
+ENTRY_KINDS = ("new", "underage", "transfer")
+ID_TYPES = ("resident_id", "hk_macao_taiwan", "passport", "birth_certificate", "other")
+SEXES = ("M", "F")
+NOTICE_KINDS = ("guide", "policy", "faq", "agreement", "contact")
+SECTIONS = (
+    "basic",
+    "guardians",
+    "household",
+    "property",
+    "residence_permit",
+    "employment",
+    "business",
+    "preferential",
+    "resettlement",
+    "long_residence",
+    "sibling",
+)
+STATUSES = (
+    "draft",
+    "submitted",
+    "in_review",
+    "returned",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "admitted",
+    "reassigned",
+)
+ACTIVE_STATUSES = ("submitted", "in_review", "returned", "approved", "admitted", "reassigned")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class District(Model):
+    __tablename__ = "district"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    streets: Mapped[list["Street"]] = relationship(back_populates="district")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Street(Model):
+    __tablename__ = "street"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    district: Mapped[District] = relationship(back_populates="streets")
+    communities: Mapped[list["Community"]] = relationship(back_populates="street")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Community(Model):
+    __tablename__ = "community"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    street: Mapped[Street] = relationship(back_populates="communities")
+    catchments: Mapped[list["Catchment"]] = relationship(back_populates="community")
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class School(Model):
+    __tablename__ = "school"
+    __table_args__ = (
+        CheckConstraint(_in("stage", STAGES), name="ck_school_stage"),
+        CheckConstraint(_in("ownership", OWNERSHIPS), name="ck_school_ownership"),
+        CheckConstraint("seats >= 0", name="ck_school_seats"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    stage: Mapped[str] = mapped_column(String(16), default="primary")
+    ownership: Mapped[str] = mapped_column(String(16), default="public")
+    address: Mapped[str] = mapped_column(String(255), default="")
+    phones: Mapped[str] = mapped_column(String(255), default="")
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    accepts_underage: Mapped[bool] = mapped_column(Boolean, default=False)
+    underage_birth_cutoff: Mapped[Optional[dt.date]] = mapped_column(Date)
+    accepts_transfer: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    district: Mapped[District] = relationship()
+    catchments: Mapped[list["Catchment"]] = relationship(back_populates="school")
+    neighbours: Mapped[list["SchoolNeighbour"]] = relationship(
+        foreign_keys="SchoolNeighbour.school_id",
+        order_by="SchoolNeighbour.rank",
+        back_populates="school",
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class SchoolNeighbour(Model):
+    """A school's ordered list of neighbours for reassignment (调剂)."""
+
+    __tablename__ = "school_neighbour"
+    __table_args__ = (
+        UniqueConstraint("school_id", "neighbour_id", name="uq_school_neighbour"),
+        UniqueConstraint("school_id", "rank", name="uq_school_neighbour_rank"),
+        CheckConstraint("school_id <> neighbour_id", name="ck_school_neighbour_self"),
+        CheckConstraint("rank >= 1", name="ck_school_neighbour_rank"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    neighbour_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer, default=1)
+    school: Mapped[School] = relationship(foreign_keys=[school_id], back_populates="neighbours")
+    neighbour: Mapped[School] = relationship(foreign_keys=[neighbour_id])
+
+    def __repr__(self) -> str:
+        return f"{self.school} → {self.neighbour} ({self.rank})"
+
+
+class Catchment(Model):
+    __tablename__ = "catchment"
+    __table_args__ = (
+        UniqueConstraint("school_id", "community_id", name="uq_catchment_school_community"),
+        CheckConstraint(_in("kind", CATCHMENT_KINDS), name="ck_catchment_kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), default="sole")
+    school: Mapped[School] = relationship(back_populates="catchments")
+    community: Mapped[Community] = relationship(back_populates="catchments")
+
+    def __repr__(self) -> str:
+        return f"{self.school} · {self.community}"
+
+
+class MaterialType(Model):
+    __tablename__ = "material_type"
+    __table_args__ = (CheckConstraint("max_size_kb > 0", name="ck_material_size"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    example_url: Mapped[str] = mapped_column(String(255), default="")
+    accepted_kinds: Mapped[str] = mapped_column(String(64), default="jpeg,png,pdf")
+    max_size_kb: Mapped[int] = mapped_column(Integer, default=5120)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class EnrollmentPeriod(Model):
+    __tablename__ = "enrollment_period"
+    __table_args__ = (
+        CheckConstraint(_in("stage", PERIOD_STAGES), name="ck_period_stage"),
+        CheckConstraint(_in("entry_kind", ENTRY_KINDS), name="ck_period_entry_kind"),
+        CheckConstraint(_in("ownership", OWNERSHIPS), name="ck_period_ownership"),
+        CheckConstraint("grade BETWEEN 1 AND 9", name="ck_period_grade"),
+        CheckConstraint("closes_at > opens_at", name="ck_period_window"),
+        CheckConstraint("choice_count >= 1", name="ck_period_choices"),
+        CheckConstraint("withdrawal_limit >= 0", name="ck_period_withdrawals"),
+        CheckConstraint("submit_wait_seconds >= 0", name="ck_period_wait"),
+        Index("ix_period_year_stage", "year", "stage"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16), default="primary")
+    grade: Mapped[int] = mapped_column(Integer, default=1)
+    entry_kind: Mapped[str] = mapped_column(String(16), default="new")
+    ownership: Mapped[str] = mapped_column(String(16), default="public")
+    opens_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    review_starts_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    review_ends_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    birth_from: Mapped[Optional[dt.date]] = mapped_column(Date)
+    birth_to: Mapped[Optional[dt.date]] = mapped_column(Date)
+    choice_count: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawal_limit: Mapped[int] = mapped_column(Integer, default=0)
+    edit_until_close: Mapped[bool] = mapped_column(Boolean, default=True)
+    submit_wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    channels: Mapped[list["Channel"]] = relationship(
+        back_populates="period", order_by="Channel.priority"
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Channel(Model):
+    """A category / channel (报名类别) of one period."""
+
+    __tablename__ = "channel"
+    __table_args__ = (
+        UniqueConstraint("period_id", "code", name="uq_channel_period_code"),
+        CheckConstraint("priority >= 1", name="ck_channel_priority"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollment_period.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    verifiable: Mapped[bool] = mapped_column(Boolean, default=False)
+    requires_catchment: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    period: Mapped[EnrollmentPeriod] = relationship(back_populates="channels")
+    materials: Mapped[list["ChannelMaterial"]] = relationship(
+        back_populates="channel", order_by="ChannelMaterial.position"
+    )
+    sections: Mapped[list["ChannelSection"]] = relationship(
+        back_populates="channel", order_by="ChannelSection.position"
+    )
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class ChannelMaterial(Model):
+    __tablename__ = "channel_material"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "material_type_id", name="uq_channel_material"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
+    material_type_id: Mapped[int] = mapped_column(ForeignKey("material_type.id"), index=True)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[Channel] = relationship(back_populates="materials")
+    material_type: Mapped[MaterialType] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.channel} · {self.material_type}"
+
+
+class ChannelSection(Model):
+    """A form section (户籍, 房产 …) a channel asks for, in order."""
+
+    __tablename__ = "channel_section"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "section", name="uq_channel_section"),
+        CheckConstraint(_in("section", SECTIONS), name="ck_channel_section"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
+    section: Mapped[str] = mapped_column(String(32))
+    skippable: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[Channel] = relationship(back_populates="sections")
+
+    def __repr__(self) -> str:
+        return f"{self.channel} · {self.section}"
+
+
+class Notice(Model):
+    __tablename__ = "notice"
+    __table_args__ = (CheckConstraint(_in("kind", NOTICE_KINDS), name="ck_notice_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="policy")
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return self.title
+
+
+class ParentAccount(Model):
+    __tablename__ = "parent_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    consent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    consent_notice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
+    consent_version: Mapped[Optional[int]] = mapped_column(Integer)
+    children: Mapped[list["Child"]] = relationship(back_populates="account")
+
+    @property
+    def phone_masked(self) -> str:
+        return self.phone[:3] + "****" + self.phone[-4:] if len(self.phone) >= 7 else "****"
+
+    def __repr__(self) -> str:
+        return self.phone_masked
+
+
+class Child(Model):
+    __tablename__ = "child"
+    __table_args__ = (
+        UniqueConstraint("id_type", "id_number", name="uq_child_id"),
+        CheckConstraint(_in("id_type", ID_TYPES), name="ck_child_id_type"),
+        CheckConstraint("sex IS NULL OR " + _in("sex", SEXES), name="ck_child_sex"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("parent_account.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    former_name: Mapped[str] = mapped_column(String(64), default="")
+    id_type: Mapped[str] = mapped_column(String(24), default="resident_id")
+    id_number: Mapped[str] = mapped_column(String(32))
+    birth_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    sex: Mapped[Optional[str]] = mapped_column(String(1))
+    birth_cert_no: Mapped[str] = mapped_column(String(32), default="")
+    previous_school: Mapped[str] = mapped_column(String(128), default="")
+    previous_class: Mapped[str] = mapped_column(String(64), default="")
+    account: Mapped[Optional[ParentAccount]] = relationship(back_populates="children")
+    guardians: Mapped[list["Guardian"]] = relationship(back_populates="child")
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id(self.id_number)
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.id_number_masked})"
+
+
+class Guardian(Model):
+    __tablename__ = "guardian"
+    __table_args__ = (CheckConstraint(_in("id_type", ID_TYPES), name="ck_guardian_id_type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"), index=True)
+    relation: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    id_type: Mapped[str] = mapped_column(String(24), default="resident_id")
+    id_number: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    household_address: Mapped[str] = mapped_column(String(255), default="")
+    child: Mapped[Child] = relationship(back_populates="guardians")
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id(self.id_number)
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.relation})"
+
+
+class Application(Model):
+    __tablename__ = "application"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="ck_application_status"),
+        CheckConstraint("withdrawal_count >= 0", name="ck_application_withdrawals"),
+        Index("ix_application_period_status", "period_id", "status"),
+        Index("ix_application_child_period", "child_id", "period_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("enrollment_period.id"))
+    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channel.id"), index=True)
+    community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    section_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    withdrawal_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
+    reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    allocated_school_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("school.id"), index=True
+    )
+    allocation_note: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    child: Mapped[Child] = relationship()
+    period: Mapped[EnrollmentPeriod] = relationship()
+    channel: Mapped[Optional[Channel]] = relationship()
+    community: Mapped[Optional[Community]] = relationship()
+    allocated_school: Mapped[Optional[School]] = relationship()
+    reviewed_by = relationship("User")
+    choices: Mapped[list["ApplicationChoice"]] = relationship(
+        back_populates="application", order_by="ApplicationChoice.rank"
+    )
+
+    @property
+    def child_id_masked(self) -> str:
+        return self.child.id_number_masked if self.child else ""
+
+    @property
+    def choices_text(self) -> str:
+        return "、".join(str(c.school) for c in self.choices)
+
+    def __repr__(self) -> str:
+        return self.number
+
+
+class ApplicationChoice(Model):
+    __tablename__ = "application_choice"
+    __table_args__ = (
+        UniqueConstraint("application_id", "rank", name="uq_choice_rank"),
+        UniqueConstraint("application_id", "school_id", name="uq_choice_school"),
+        CheckConstraint("rank >= 1", name="ck_choice_rank"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE")
+    )
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer, default=1)
+    application: Mapped[Application] = relationship(back_populates="choices")
+    school: Mapped[School] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.rank}. {self.school}"
+
+
+class Attachment(Model):
+    __tablename__ = "attachment"
+    __table_args__ = (CheckConstraint("size > 0", name="ck_attachment_size"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    material_type_id: Mapped[int] = mapped_column(ForeignKey("material_type.id"))
+    storage_key: Mapped[str] = mapped_column(String(128), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    application: Mapped[Application] = relationship()
+    material_type: Mapped[MaterialType] = relationship()
+
+    def __repr__(self) -> str:
+        return self.file_name
+
+
+class ApplicationEvent(Model):
+    __tablename__ = "application_event"
+    __table_args__ = (
+        CheckConstraint("from_status IS NULL OR " + _in("from_status", STATUSES), name="ck_event_from"),
+        CheckConstraint(_in("to_status", STATUSES), name="ck_event_to"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    actor_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parent_account.id"))
+    from_status: Mapped[Optional[str]] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    application: Mapped[Application] = relationship()
+    actor_user = relationship("User")
+    actor_account: Mapped[Optional[ParentAccount]] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.application}: {self.from_status} → {self.to_status}"
+
+
+class Message(Model):
+    __tablename__ = "message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("parent_account.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE")
+    )
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    read_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    account: Mapped[ParentAccount] = relationship()
+    application: Mapped[Optional[Application]] = relationship()
+
+    def __repr__(self) -> str:
+        return self.title
+
+
+class ReviewerSchool(Model):
+    """Which schools a staff user reviews."""
+
+    __tablename__ = "reviewer_school"
+    __table_args__ = (UniqueConstraint("user_id", "school_id", name="uq_reviewer_school"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    user = relationship("User")
+    school: Mapped[School] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.user} · {self.school}"

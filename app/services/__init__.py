@@ -1,0 +1,1 @@
+"""Domain rules of Ruxue, callable without a request."""

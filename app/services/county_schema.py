@@ -1,0 +1,172 @@
+"""What a county set-up file holds: its tables, columns, natural keys and references.
+
+One description serves JSON and Excel, import and export: a column is written here once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+from app import models as m
+from app.labels import COLUMNS
+
+FORMAT = "ruxue-county/1"
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str  # JSON key; also the model attribute unless ``ref`` is set
+    kind: str  # str, text, int, bool, date, datetime, enum, ref
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    ref: str = ""  # table the value names by its natural key
+    ref_with: tuple[str, ...] = ()  # other columns of this row that complete a composite key
+    attr: str = ""  # relationship attribute on the model, for refs
+    minimum: int | None = None
+    default: object = None
+    label: object = None
+    labels: str = ""  # key in app.labels.CHOICES: enum values may also be written as labels
+    path: str = ""  # read-only: a dotted path the value is derived from on export
+
+
+    @property
+    def header(self):
+        return self.label or COLUMNS.get(self.key, self.key)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    label: object
+    model: type
+    key: tuple[str, ...]
+    columns: tuple[Col, ...] = field(default_factory=tuple)
+
+    def col(self, key: str) -> Col:
+        return next(c for c in self.columns if c.key == key)
+
+
+def _ref(key, table, attr, label=None, ref_with=()):
+    return Col(key, "ref", True, ref=table, attr=attr, label=label, ref_with=ref_with)
+
+
+TABLES: tuple[Table, ...] = (
+    Table("districts", _l("Districts"), m.District, ("code",), (
+        Col("code", "str", True),
+        Col("name", "str", True),
+    )),
+    Table("streets", _l("Streets"), m.Street, ("code",), (
+        Col("code", "str", True),
+        _ref("district", "districts", "district"),
+        Col("name", "str", True),
+    )),
+    Table("communities", _l("Communities"), m.Community, ("code",), (
+        Col("code", "str", True),
+        _ref("street", "streets", "street"),
+        Col("name", "str", True),
+    )),
+    Table("schools", _l("Schools"), m.School, ("code",), (
+        Col("code", "str", True),
+        _ref("district", "districts", "district"),
+        Col("name", "str", True),
+        Col("stage", "enum", True, choices=m.STAGES, labels="stage"),
+        Col("ownership", "enum", True, choices=m.OWNERSHIPS, labels="ownership"),
+        Col("address", "str", default=""),
+        Col("phones", "str", default=""),
+        Col("seats", "int", True, minimum=0),
+        Col("accepts_underage", "bool", default=False),
+        Col("underage_birth_cutoff", "date"),
+        Col("accepts_transfer", "bool", default=True),
+        Col("description", "text", default=""),
+    )),
+    Table("school_neighbours", _l("Neighbour schools"), m.SchoolNeighbour, ("school", "neighbour"), (
+        _ref("school", "schools", "school"),
+        _ref("neighbour", "schools", "neighbour"),
+        Col("rank", "int", True, minimum=1),
+    )),
+    Table("catchments", _l("Catchments"), m.Catchment, ("school", "community"), (
+        _ref("school", "schools", "school"),
+        _ref("community", "communities", "community"),
+        Col("kind", "enum", True, choices=m.CATCHMENT_KINDS, labels="kind_catchment"),
+    )),
+    Table("material_types", _l("Material types"), m.MaterialType, ("code",), (
+        Col("code", "str", True),
+        Col("name", "str", True),
+        Col("description", "text", default=""),
+        Col("example_url", "str", default=""),
+        Col("accepted_kinds", "str", default="jpeg,png,pdf"),
+        Col("max_size_kb", "int", minimum=1, default=5120),
+    )),
+    Table("periods", _l("Enrollment periods"), m.EnrollmentPeriod, ("code",), (
+        Col("code", "str", True),
+        Col("name", "str", True),
+        Col("year", "int", True, minimum=2000),
+        Col("stage", "enum", True, choices=m.PERIOD_STAGES, labels="stage"),
+        Col("grade", "int", True, minimum=1),
+        Col("entry_kind", "enum", True, choices=m.ENTRY_KINDS, labels="entry_kind"),
+        Col("ownership", "enum", choices=m.OWNERSHIPS, default="public", labels="ownership"),
+        Col("opens_at", "datetime", True),
+        Col("closes_at", "datetime", True),
+        Col("review_starts_at", "datetime"),
+        Col("review_ends_at", "datetime"),
+        Col("birth_from", "date"),
+        Col("birth_to", "date"),
+        Col("choice_count", "int", minimum=1, default=1),
+        Col("withdrawal_limit", "int", minimum=0, default=0),
+        Col("edit_until_close", "bool", default=True),
+        Col("submit_wait_seconds", "int", minimum=0, default=0),
+        Col("description", "text", default=""),
+    )),
+    Table("channels", _l("Channels"), m.Channel, ("period", "code"), (
+        _ref("period", "periods", "period"),
+        Col("code", "str", True),
+        Col("name", "str", True),
+        Col("priority", "int", True, minimum=1),
+        Col("conditions", "text", default=""),
+        Col("verifiable", "bool", default=False),
+        Col("requires_catchment", "bool", default=True),
+        Col("description", "text", default=""),
+    )),
+    Table("channel_materials", _l("Channel materials"), m.ChannelMaterial, ("period", "channel", "material"), (
+        Col("period", "str", True, path="channel.period.code"),
+        _ref("channel", "channels", "channel", ref_with=("period",)),
+        _ref("material", "material_types", "material_type", label=COLUMNS["material_type"]),
+        Col("required", "bool", default=True),
+        Col("position", "int", minimum=1, default=1),
+    )),
+    Table("channel_sections", _l("Channel form sections"), m.ChannelSection, ("period", "channel", "section"), (
+        Col("period", "str", True, path="channel.period.code"),
+        _ref("channel", "channels", "channel", ref_with=("period",)),
+        Col("section", "enum", True, choices=m.SECTIONS, labels="section"),
+        Col("skippable", "bool", default=False),
+        Col("position", "int", minimum=1, default=1),
+    )),
+    Table("notices", _l("Notices"), m.Notice, ("code",), (
+        Col("code", "str", True),
+        Col("kind", "enum", True, choices=m.NOTICE_KINDS, labels="kind_notice"),
+        Col("title", "str", True),
+        Col("body", "text", default=""),
+        Col("version", "int", minimum=1, default=1),
+        Col("position", "int", minimum=1, default=1),
+        Col("published", "bool", default=True),
+    )),
+)
+TABLE_BY_NAME = {t.name: t for t in TABLES}
+
+
+def cell_value(col: Col, obj):
+    """A stored row's value for one column, as the file writes it (refs by natural key)."""
+    if col.kind == "ref":
+        target = getattr(obj, col.attr)
+        return natural_key(TABLE_BY_NAME[col.ref], target)[-1]
+    if col.path:
+        value = obj
+        for part in col.path.split("."):
+            value = getattr(value, part)
+        return value
+    return getattr(obj, col.key)
+
+
+def natural_key(table: Table, obj) -> tuple:
+    return tuple(cell_value(table.col(key), obj) for key in table.key)

@@ -1,0 +1,196 @@
+"""Demo data: a seed county, its staff accounts, and realistic synthetic applications."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Application,
+    ApplicationChoice,
+    Catchment,
+    Child,
+    District,
+    EnrollmentPeriod,
+    Guardian,
+    ParentAccount,
+    School,
+)
+from app.services import county_io, workflow
+from app.services.ids import make_resident_id
+from app.services.numbers import next_application_number
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+COUNTIES = ("shimen", "taojiang", "dengfeng", "anyi")
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘覃蒋蔡余杜叶程"
+GIVEN = "子梓浩宇轩涵欣怡思睿一诺雨泽俊博文佳琪晨阳可馨若依嘉乐天翊明哲雅静安然沐辰"
+# Where a staff flow ends, with the share of synthetic applications that end there.
+OUTCOMES = (
+    ((), 0.10),
+    (("submit",), 0.30),
+    (("submit", "start_review"), 0.20),
+    (("submit", "start_review", "return"), 0.10),
+    (("submit", "start_review", "approve"), 0.25),
+    (("submit", "start_review", "reject"), 0.05),
+)
+RETURN_REASONS = ("户口簿照片不清晰，请重新上传。", "房产证明与监护人姓名不一致。", "缺少预防接种查验证明。")
+REJECT_REASONS = ("不符合招生范围条件。",)
+
+
+class DemoError(Exception):
+    pass
+
+
+@dataclass
+class DemoResult:
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # username, role, password
+    applications: int = 0
+
+
+def load_county(session: Session, county: str) -> county_io.ImportReport:
+    if county not in COUNTIES:
+        raise DemoError(f"unknown county {county!r}; choose one of {', '.join(COUNTIES)}")
+    if session.scalar(select(District.id).limit(1)) is not None:
+        raise DemoError("the database already holds a county; demo loads into an empty database")
+    return county_io.import_file(session, EXAMPLES / f"{county}.json")
+
+
+def create_staff(sm, session: Session, password: str | None) -> list[tuple[str, str, str]]:
+    from app.security import ADMIN, BUREAU_REVIEWER, COUNTY_IT, SCHOOL_REVIEWER
+    from app.services.staff import assign_reviewer, create_staff_user, ensure_roles, random_password
+
+    ensure_roles(sm)
+    made = []
+
+    def user(username, role, first):
+        pw = password or random_password()
+        account, created = create_staff_user(sm, username, role, pw, first)
+        if created:
+            made.append((username, role, pw))
+        return account
+
+    user("admin", ADMIN, "管理员")
+    user("county_it", COUNTY_IT, "县教育局信息股")
+    user("bureau_reviewer", BUREAU_REVIEWER, "教育局审核员")
+    for school in session.scalars(select(School).order_by(School.code)):
+        reviewer = user(f"reviewer_{school.code}", SCHOOL_REVIEWER, school.name[:60])
+        assign_reviewer(session, reviewer, [school])
+    return made
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _birth_window(period: EnrollmentPeriod) -> tuple[dt.date, dt.date]:
+    if period.birth_from and period.birth_to:
+        return period.birth_from, period.birth_to
+    age = 5 + period.grade
+    end = dt.date(period.year - age, 8, 31)
+    return end - dt.timedelta(days=364), end
+
+
+def _area_code(session: Session) -> str:
+    code = session.scalar(select(District.code).order_by(District.id).limit(1)) or ""
+    return code if len(code) == 6 and code.isdigit() else "430726"
+
+
+def _eligible_schools(session: Session, period: EnrollmentPeriod) -> list[School]:
+    stages = {period.stage, "nine_year"}
+    query = select(School).where(School.stage.in_(stages), School.ownership == period.ownership)
+    if period.entry_kind == "transfer":
+        query = query.where(School.accepts_transfer.is_(True))
+    return list(session.scalars(query.order_by(School.code)))
+
+
+def make_applications(session: Session, n: int, reviewer_id: int | None, seed: int = 2026) -> int:
+    """N synthetic families with children, guardians and applications across statuses."""
+    rng = random.Random(seed)
+    periods = [p for p in session.scalars(select(EnrollmentPeriod).order_by(EnrollmentPeriod.id)) if p.channels]
+    if not periods or n <= 0:
+        return 0
+    area = _area_code(session)
+    made = 0
+    sequence = 0
+    catchments = {}
+    for c in session.scalars(select(Catchment)):
+        catchments.setdefault(c.school_id, []).append(c.community_id)
+    while made < n:
+        period = rng.choice(periods)
+        schools = _eligible_schools(session, period)
+        if not schools:
+            periods.remove(period)
+            if not periods:
+                break
+            continue
+        sequence += 1
+        start, end = _birth_window(period)
+        birth = start + dt.timedelta(days=rng.randrange((end - start).days + 1))
+        id_number = make_resident_id(area, birth, sequence)
+        if session.scalar(select(Child.id).where(Child.id_number == id_number)):
+            continue
+        account = ParentAccount(phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}")
+        child = Child(
+            account=account,
+            name=_name(rng),
+            id_type="resident_id",
+            id_number=id_number,
+            birth_date=birth,
+            sex="M" if int(id_number[16]) % 2 else "F",
+            birth_cert_no=f"{rng.choice('OPQR')}{rng.randrange(10**9):09d}",
+        )
+        surname = child.name[0]
+        for relation, sex_digit, first in (("父亲", 1, surname), ("母亲", 2, rng.choice(SURNAMES))):
+            parent_birth = birth - dt.timedelta(days=365 * rng.randint(26, 38))
+            session.add(
+                Guardian(
+                    child=child,
+                    relation=relation,
+                    name=first + "".join(rng.choice(GIVEN) for _ in range(2)),
+                    id_number=make_resident_id(area, parent_birth, rng.randrange(50) * 2 + sex_digit),
+                    phone=account.phone,
+                    household_address=f"{rng.randint(1, 120)}号",
+                )
+            )
+        channel = rng.choice(period.channels)
+        first_school = rng.choice(schools)
+        community_ids = catchments.get(first_school.id) or [None]
+        others = [s for s in schools if s.id != first_school.id]
+        chosen = [first_school] + rng.sample(others, min(len(others), period.choice_count - 1))
+        session.add_all([account, child])
+        session.flush()
+        application = Application(
+            number=next_application_number(session, period),
+            child=child,
+            period=period,
+            channel=channel,
+            community_id=rng.choice(community_ids),
+            status="draft",
+            section_data={s.section: {"demo": True} for s in channel.sections},
+        )
+        application.choices = [ApplicationChoice(school=s, rank=i + 1) for i, s in enumerate(chosen)]
+        session.add(application)
+        session.flush()
+        steps = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
+        when = period.opens_at + dt.timedelta(hours=rng.randrange(1, 72))
+        for step in steps:
+            reason = rng.choice(RETURN_REASONS) if step == "return" else rng.choice(REJECT_REASONS) if step == "reject" else ""
+            staff = step not in {"submit"}
+            workflow.transition(
+                session,
+                application,
+                step,
+                user_id=reviewer_id if staff else None,
+                account_id=None if staff else account.id,
+                reason=reason,
+                now=when,
+            )
+            when += dt.timedelta(hours=rng.randrange(1, 48))
+        made += 1
+    session.commit()
+    return made

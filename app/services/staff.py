@@ -1,0 +1,47 @@
+"""Staff accounts and the roles declared in config."""
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+
+
+
+def ensure_roles(sm) -> None:
+    """Create the rows for every role named in FAB_ROLES, plus Public; permissions stay in config."""
+    for name in list(current_app.config["FAB_ROLES"]) + [sm.auth_role_public]:
+        if sm.find_role(name) is None:
+            sm.add_role(name)
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def create_staff_user(sm, username: str, role_name: str, password: str, first: str, last: str = ""):
+    """Create a staff user (or return the existing one) with one role."""
+    user = sm.find_user(username=username)
+    if user is not None:
+        return user, False
+    role = sm.find_role(role_name)
+    user = sm.add_user(
+        username=username,
+        first_name=first,
+        last_name=last or "-",
+        email=f"{username}@ruxue.invalid",
+        role=role,
+        password=password,
+    )
+    if not user:
+        raise RuntimeError(f"could not create user {username}")
+    return user, True
+
+
+def assign_reviewer(session, user, schools) -> None:
+    from app.models import ReviewerSchool
+
+    existing = {rs.school_id for rs in session.query(ReviewerSchool).filter_by(user_id=user.id)}
+    for school in schools:
+        if school.id not in existing:
+            session.add(ReviewerSchool(user_id=user.id, school_id=school.id))
+    session.commit()

@@ -1,0 +1,85 @@
+"""The application state machine: every status change goes through transition()."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from app.models import Application, ApplicationEvent
+
+PARENT = "parent"
+STAFF = "staff"
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    target: str
+    actor: str
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "submit": Transition(frozenset({"draft"}), "submitted", PARENT),
+    "resubmit": Transition(frozenset({"returned"}), "submitted", PARENT),
+    "withdraw": Transition(frozenset({"submitted"}), "draft", PARENT),
+    "start_review": Transition(frozenset({"submitted"}), "in_review", STAFF),
+    "approve": Transition(frozenset({"in_review"}), "approved", STAFF),
+    "return": Transition(frozenset({"in_review"}), "returned", STAFF, needs_reason=True),
+    "reject": Transition(frozenset({"in_review"}), "rejected", STAFF, needs_reason=True),
+    "admit": Transition(frozenset({"approved"}), "admitted", SYSTEM),
+    "reassign": Transition(frozenset({"approved"}), "reassigned", SYSTEM),
+}
+
+
+class TransitionError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def transition(
+    session: Session,
+    application: Application,
+    name: str,
+    *,
+    user_id: int | None = None,
+    account_id: int | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> ApplicationEvent:
+    """Move an application along one transition and record the event; the caller commits."""
+    step = TRANSITIONS.get(name)
+    if step is None:
+        raise TransitionError(_l("Unknown action."))
+    if application.status not in step.sources:
+        raise TransitionError(
+            _l("Application %(number)s cannot do this in its current status.", number=application.number)
+        )
+    if step.needs_reason and not reason.strip():
+        raise TransitionError(_l("A reason is required."))
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    event = ApplicationEvent(
+        application=application,
+        at=now,
+        actor_user_id=user_id,
+        actor_account_id=account_id,
+        from_status=application.status,
+        to_status=step.target,
+        reason=reason.strip(),
+    )
+    application.status = step.target
+    if name in {"submit", "resubmit"}:
+        application.submitted_at = now
+    if name == "withdraw":
+        application.withdrawal_count += 1
+    if step.actor == STAFF:
+        application.reviewed_at = now
+        application.reviewed_by_id = user_id
+    if name == "return":
+        application.return_reason = reason.strip()
+    session.add(event)
+    return event

@@ -1,0 +1,64 @@
+"""The one place views, APIs and menus are registered."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app import security as s
+
+
+def register_views(appbuilder) -> None:
+    from app.views import accounts, applications, county, places, setup
+
+    def add(view, name, label, icon, category, category_label, category_icon):
+        appbuilder.add_view(
+            view,
+            name,
+            label=label,
+            icon=icon,
+            category=category,
+            category_label=category_label,
+            category_icon=category_icon,
+        )
+
+    places_menu = (s.MENU_PLACES, _l("Places and schools"), "fa-map")
+    add(places.DistrictModelView, "Districts", _l("Districts"), "fa-globe", *places_menu)
+    add(places.StreetModelView, "Streets", _l("Streets"), "fa-road", *places_menu)
+    add(places.CommunityModelView, "Communities", _l("Communities"), "fa-home", *places_menu)
+    add(places.SchoolModelView, "Schools", _l("Schools"), "fa-university", *places_menu)
+    add(places.CatchmentModelView, "Catchments", _l("Catchments"), "fa-map-marker", *places_menu)
+    add(places.SchoolNeighbourModelView, "Neighbour schools", _l("Neighbour schools"), "fa-exchange", *places_menu)
+
+    setup_menu = (s.MENU_SETUP, _l("Enrollment set-up"), "fa-cogs")
+    add(setup.EnrollmentPeriodModelView, "Enrollment periods", _l("Enrollment periods"), "fa-calendar", *setup_menu)
+    add(setup.ChannelModelView, "Channels", _l("Channels"), "fa-random", *setup_menu)
+    add(setup.ChannelMaterialModelView, "Channel materials", _l("Channel materials"), "fa-paperclip", *setup_menu)
+    add(setup.ChannelSectionModelView, "Channel form sections", _l("Channel form sections"), "fa-list", *setup_menu)
+    add(setup.MaterialTypeModelView, "Material types", _l("Material types"), "fa-file", *setup_menu)
+    add(setup.NoticeModelView, "Notices", _l("Notices"), "fa-bullhorn", *setup_menu)
+    add(county.CountySetupView, "County import and export", _l("County import and export"), "fa-upload", *setup_menu)
+
+    apps_menu = (s.MENU_APPLICATIONS, _l("Applications"), "fa-inbox")
+    add(applications.ApplicationModelView, "Applications", _l("Applications"), "fa-file-text", *apps_menu)
+    add(applications.ApplicationEventModelView, "Application events", _l("Application events"), "fa-history", *apps_menu)
+    add(applications.AttachmentModelView, "Attachments", _l("Attachments"), "fa-paperclip", *apps_menu)
+    appbuilder.add_view_no_menu(applications.ApplicationChoiceModelView)
+
+    accounts_menu = (s.MENU_ACCOUNTS, _l("Accounts"), "fa-users")
+    add(accounts.ParentAccountModelView, "Parent accounts", _l("Parent accounts"), "fa-mobile", *accounts_menu)
+    add(accounts.ChildModelView, "Children", _l("Children"), "fa-child", *accounts_menu)
+    add(accounts.GuardianModelView, "Guardians", _l("Guardians"), "fa-user", *accounts_menu)
+    add(accounts.MessageModelView, "Messages", _l("Messages"), "fa-envelope", *accounts_menu)
+    add(accounts.ReviewerSchoolModelView, "Reviewer schools", _l("Reviewer schools"), "fa-id-badge", *accounts_menu)
+
+    for api in (
+        places.DistrictApi,
+        places.StreetApi,
+        places.CommunityApi,
+        places.SchoolApi,
+        places.CatchmentApi,
+        setup.PeriodApi,
+        setup.ChannelApi,
+        setup.MaterialTypeApi,
+        applications.ApplicationApi,
+    ):
+        appbuilder.add_api(api)

@@ -1,0 +1,132 @@
+"""The shared base for every admin view and REST API, and the row-scope filter."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request
+from flask_appbuilder import ModelView
+from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.views import expose
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+from wtforms.validators import DataRequired, Optional
+
+from app import security
+from app.labels import CHOICES, COLUMNS
+from app.services import scope
+
+
+def user_sees_all_schools() -> bool:
+    from app.extensions import appbuilder
+
+    return appbuilder.sm.has_access("can_" + security.ALL_SCHOOLS, security.APPLICATION)
+
+
+class ApplicationScopeFilter(BaseFilter):
+    """Keeps only rows of applications the current user may see.
+
+    ``column_name`` is the attribute holding the application id ("id" on Application,
+    "application_id" on its children), so one filter scopes every application table.
+    """
+
+    name = "application scope"
+
+    def apply(self, query, value):
+        if user_sees_all_schools():
+            return query
+        user_id = getattr(g.user, "id", None)
+        column = getattr(self.model, self.column_name)
+        return query.filter(column.in_(scope.visible_application_ids(user_id)))
+
+
+def scoped_filters(column: str = "application_id") -> list:
+    return [[column, ApplicationScopeFilter, None]]
+
+
+def _choice_field(label, choices: dict, required: bool) -> SelectField:
+    return SelectField(
+        label,
+        choices=list(choices.items()),
+        validators=[DataRequired()] if required else [Optional()],
+        widget=Select2Widget(),
+    )
+
+
+class RuxueModelView(ModelView):
+    """Common options: permissions by resource, Chinese labels, enum pickers, scoped actions."""
+
+    method_permission_name = security.MODEL_VIEW_METHODS
+    page_size = 25
+    # column -> key in app.labels.CHOICES; rendered as a select in forms and a word in lists
+    enum_columns: dict[str, str] = {}
+
+    def __init__(self, *args, **kwargs):
+        self.label_columns = {**COLUMNS, **(self.label_columns or {})}
+        self.formatters_columns = dict(getattr(self, "formatters_columns", {}) or {})
+        extra = {}
+        for column, key in self.enum_columns.items():
+            choices = CHOICES[key]
+            self.formatters_columns.setdefault(column, _label_of(choices))
+            extra[column] = _choice_field(self.label_columns[column], choices, True)
+        self.add_form_extra_fields = {**extra, **(self.add_form_extra_fields or {})}
+        self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
+        super().__init__(*args, **kwargs)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        """FAB fetches action rows without base_filters; refuse the whole action if any is out of scope."""
+        name = request.form.get("action", "")
+        action = self.actions.get(name)
+        if action is None:
+            abort(404)
+        permission = self.get_action_permission_name(name)
+        if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
+            flash(str(_l("You are not allowed to do this.")), "danger")
+            return redirect(self.get_redirect())
+        items = []
+        for pk in request.form.getlist("rowid"):
+            item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+            if item is None:
+                flash(str(_l("Some selected rows are outside your scope; nothing was changed.")), "danger")
+                return redirect(self.get_redirect())
+            items.append(item)
+        return action.func(items)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        if request.method != "POST":
+            abort(405)
+        action = self.actions.get(name)
+        if action is None:
+            abort(404)
+        permission = self.get_action_permission_name(name)
+        if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
+            flash(str(_l("You are not allowed to do this.")), "danger")
+            return redirect(self.get_redirect())
+        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+        if item is None:
+            abort(404)
+        return action.func(item)
+
+
+class ReadOnlyModelView(RuxueModelView):
+    """A view whose rows are written by the workflow, never typed in the admin."""
+
+    base_permissions = ["can_read"]
+
+
+class RuxueModelRestApi(ModelRestApi):
+    """REST API base: same resources and permissions as the admin views."""
+
+    method_permission_name = security.REST_API_METHODS
+    allow_browser_login = True
+    page_size = 25
+    max_page_size = 100
+
+
+def _label_of(choices: dict):
+    def format_value(value):
+        label = choices.get(value)
+        return str(label) if label is not None else (value or "")
+
+    return format_value

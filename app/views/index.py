@@ -1,0 +1,8 @@
+"""The admin home page."""
+from flask_appbuilder import IndexView
+
+
+class RuxueIndexView(IndexView):
+    """Admin landing page with a short orientation for staff."""
+
+    index_template = "admin/index.html"

@@ -1,0 +1,158 @@
+"""Enrollment set-up: periods, channels with their materials and sections, materials, notices."""
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from app.models import (
+    Channel,
+    ChannelMaterial,
+    ChannelSection,
+    EnrollmentPeriod,
+    MaterialType,
+    Notice,
+)
+from app.views.base import RuxueModelRestApi, RuxueModelView
+
+
+class ChannelMaterialModelView(RuxueModelView):
+    """The proof materials a channel asks parents to upload."""
+
+    datamodel = SQLAInterface(ChannelMaterial)
+    class_permission_name = "ChannelMaterial"
+    list_columns = ["channel", "position", "material_type", "required"]
+    add_columns = edit_columns = show_columns = ["channel", "material_type", "required", "position"]
+    search_columns = ["channel", "material_type", "required"]
+    order_columns = ["position"]
+    base_order = ("position", "asc")
+
+
+class ChannelSectionModelView(RuxueModelView):
+    """The form sections a channel asks for, in order, and whether each can be skipped."""
+
+    datamodel = SQLAInterface(ChannelSection)
+    class_permission_name = "ChannelSection"
+    enum_columns = {"section": "section"}
+    list_columns = ["channel", "position", "section", "skippable"]
+    add_columns = edit_columns = show_columns = ["channel", "section", "skippable", "position"]
+    search_columns = ["channel", "section", "skippable"]
+    order_columns = ["position"]
+    base_order = ("position", "asc")
+
+
+class ChannelModelView(RuxueModelView):
+    """Channels / categories (报名类别) of a period, with priority and conditions."""
+
+    datamodel = SQLAInterface(Channel)
+    class_permission_name = "Channel"
+    related_views = [ChannelMaterialModelView, ChannelSectionModelView]
+    list_columns = ["period", "priority", "code", "name", "verifiable", "requires_catchment"]
+    _fields = [
+        "period",
+        "code",
+        "name",
+        "priority",
+        "conditions",
+        "verifiable",
+        "requires_catchment",
+        "description",
+    ]
+    add_columns = edit_columns = show_columns = _fields
+    search_columns = ["period", "code", "name", "verifiable"]
+    order_columns = ["priority", "code", "name"]
+    base_order = ("priority", "asc")
+    description_columns = {
+        "priority": _l("1 is allocated first."),
+        "requires_catchment": _l("Only schools whose catchment includes the family's community are offered."),
+    }
+
+
+class EnrollmentPeriodModelView(RuxueModelView):
+    """Enrollment periods (招生批次): who may apply, when, and under which limits."""
+
+    datamodel = SQLAInterface(EnrollmentPeriod)
+    class_permission_name = "EnrollmentPeriod"
+    related_views = [ChannelModelView]
+    enum_columns = {"stage": "stage", "entry_kind": "entry_kind", "ownership": "ownership"}
+    list_columns = ["code", "name", "year", "entry_kind", "grade", "opens_at", "closes_at"]
+    _fields = [
+        "code",
+        "name",
+        "year",
+        "stage",
+        "grade",
+        "entry_kind",
+        "ownership",
+        "opens_at",
+        "closes_at",
+        "review_starts_at",
+        "review_ends_at",
+        "birth_from",
+        "birth_to",
+        "choice_count",
+        "withdrawal_limit",
+        "edit_until_close",
+        "submit_wait_seconds",
+        "description",
+    ]
+    add_columns = edit_columns = show_columns = _fields
+    search_columns = ["code", "name", "year", "stage", "entry_kind", "opens_at"]
+    order_columns = ["code", "year", "opens_at", "closes_at"]
+    base_order = ("opens_at", "desc")
+    description_columns = {
+        "birth_from": _l("Older children are refused as too old."),
+        "birth_to": _l("Younger children are refused as too young."),
+        "submit_wait_seconds": _l("Seconds the parent waits on the preview before submitting (15 in Anyi)."),
+        "ownership": _l("Private schools have their own entrance."),
+    }
+
+
+class MaterialTypeModelView(RuxueModelView):
+    """Kinds of proof (证明材料) with accepted file kinds and a size cap."""
+
+    datamodel = SQLAInterface(MaterialType)
+    class_permission_name = "MaterialType"
+    list_columns = ["code", "name", "accepted_kinds", "max_size_kb"]
+    _fields = ["code", "name", "description", "example_url", "accepted_kinds", "max_size_kb"]
+    add_columns = edit_columns = show_columns = _fields
+    search_columns = ["code", "name"]
+    order_columns = ["code", "name"]
+    base_order = ("code", "asc")
+    description_columns = {"accepted_kinds": _l("Comma-separated: jpeg, png, pdf.")}
+
+
+class NoticeModelView(RuxueModelView):
+    """Policies, guides, FAQs and the agreement parents read first."""
+
+    datamodel = SQLAInterface(Notice)
+    class_permission_name = "Notice"
+    enum_columns = {"kind": "kind_notice"}
+    list_columns = ["position", "kind", "title", "version", "published"]
+    _fields = ["code", "kind", "title", "body", "version", "position", "published"]
+    add_columns = edit_columns = show_columns = _fields
+    search_columns = ["code", "kind", "title", "published"]
+    order_columns = ["position", "title"]
+    base_order = ("position", "asc")
+
+
+class PeriodApi(RuxueModelRestApi):
+    resource_name = "periods"
+    class_permission_name = "EnrollmentPeriod"
+    datamodel = SQLAInterface(EnrollmentPeriod)
+    list_columns = show_columns = ["id", *EnrollmentPeriodModelView._fields]
+    add_columns = edit_columns = EnrollmentPeriodModelView._fields
+
+
+class ChannelApi(RuxueModelRestApi):
+    resource_name = "channels"
+    class_permission_name = "Channel"
+    datamodel = SQLAInterface(Channel)
+    _columns = ["code", "name", "priority", "conditions", "verifiable", "requires_catchment", "description"]
+    list_columns = show_columns = ["id", "period_id", *_columns]
+    add_columns = edit_columns = ["period", *_columns]
+
+
+class MaterialTypeApi(RuxueModelRestApi):
+    resource_name = "material_types"
+    class_permission_name = "MaterialType"
+    datamodel = SQLAInterface(MaterialType)
+    list_columns = show_columns = ["id", *MaterialTypeModelView._fields]
+    add_columns = edit_columns = MaterialTypeModelView._fields

@@ -1,0 +1,100 @@
+"""Settings for Ruxue. Every value can be overridden from the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+from app.security import ROLES
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("RUXUE_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _development_secret_key() -> str:
+    """A key generated once per checkout, so sessions survive restarts without a key in git."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _secret_key(env: str) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if env in {"development", "test"}:
+        return _development_secret_key()
+    raise RuntimeError("SECRET_KEY must be set outside development (RUXUE_ENV=%s)" % env)
+
+
+class Config:
+    RUXUE_ENV = os.environ.get("RUXUE_ENV", "development")
+    SECRET_KEY = None  # filled in by load_config()
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ruxue.db'}"
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+
+    APP_NAME = os.environ.get("RUXUE_APP_NAME", "入学 Ruxue")
+    APP_THEME = ""
+    FAB_BASE_TEMPLATE = "admin/base.html"
+    # Alembic owns the schema: FAB must not create tables or write permission rows at start-up.
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_ROLES = ROLES
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    FAB_API_SWAGGER_UI = True
+    FAB_ADD_SECURITY_API = False
+    FAB_API_MAX_PAGE_SIZE = 100
+    JWT_ACCESS_TOKEN_EXPIRES = 3600
+
+    BABEL_DEFAULT_LOCALE = os.environ.get("RUXUE_LOCALE", "zh")
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("RUXUE_TIMEZONE", "Asia/Shanghai")
+    # FAB prepends its own catalogue; ours is merged after it and wins on shared msgids.
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = {
+        "zh": {"flag": "cn", "name": "中文"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # Document storage (issue #3 uses it; configured here so deployments set it once)
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    STORAGE_LOCAL_DIR = os.environ.get("STORAGE_LOCAL_DIR", str(INSTANCE_DIR / "uploads"))
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+
+
+class TestConfig(Config):
+    RUXUE_ENV = "test"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    WTF_CSRF_ENABLED = False
+    FAB_API_SWAGGER_UI = True
+
+
+def database_url(url: str) -> str:
+    """Plain postgresql:// URLs would pick psycopg2; Ruxue ships psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(config: type | object) -> dict:
+    """Resolve a config class into a dict, filling values that depend on the environment."""
+    values = {k: getattr(config, k) for k in dir(config) if k.isupper()}
+    values["SECRET_KEY"] = values.get("SECRET_KEY") or _secret_key(values["RUXUE_ENV"])
+    values["SQLALCHEMY_DATABASE_URI"] = database_url(values["SQLALCHEMY_DATABASE_URI"])
+    return values
