@@ -4,7 +4,19 @@ from flask_appbuilder.models.sqla.base import SQLA
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+
+class RuxueAppBuilder(AppBuilder):
+    """AppBuilder keeps views and the menu on itself; start clean for each app so that
+    create_app() can build several apps in one process (tests, scripts)."""
+
+    def init_app(self, app, session):
+        self.baseviews = []
+        self.menu = None
+        self.addon_managers = {}
+        super().init_app(app, session)
+
+
 db = SQLA()
-appbuilder = AppBuilder(update_perms=False)
+appbuilder = RuxueAppBuilder(update_perms=False)
 migrate = Migrate()
 csrf = CSRFProtect()

@@ -1,0 +1,122 @@
+"""Fixtures: one app per test session on a migrated database with the Shimen county loaded.
+
+SQLite by default; set TEST_DATABASE_URL to run the same suite on PostgreSQL.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from config import TestConfig
+
+PASSWORD = "test-pass-123"
+SCHOOL_REVIEWER = "reviewer_SM-X5"  # 石门县第五完全小学
+
+
+class SuiteConfig(TestConfig):
+    WTF_CSRF_ENABLED = True
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ruxue.db'}"
+    SuiteConfig.SQLALCHEMY_DATABASE_URI = url
+    from app import create_app
+
+    application = create_app(SuiteConfig)
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        from app.extensions import appbuilder, db
+        from app.services import demo
+
+        upgrade()
+        demo.load_county(db.session, "shimen")
+        demo.create_staff(appbuilder.sm, db.session, PASSWORD)
+        reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
+        demo.make_applications(db.session, 120, reviewer.id, seed=7)
+    yield application
+
+
+@pytest.fixture(scope="session")
+def engine(app):
+    from app.extensions import db
+
+    with app.app_context():
+        return db.engine
+
+
+@pytest.fixture
+def db_session(engine):
+    """A session of the test's own, outside any app context: it sees the database as an
+    observer would, and holding it does not make test requests share one Flask ``g``."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        yield session
+        session.rollback()
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session (fetched from the login page before logging in)."""
+    if getattr(client, "csrf", None):
+        return client.csrf
+    html = client.get("/login/").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "login page has no CSRF token"
+    client.csrf = match.group(1)
+    return client.csrf
+
+
+def login(client, username: str, password: str = PASSWORD):
+    response = client.post(
+        "/login/",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def _client(app, username):
+    client = app.test_client()
+    return login(client, username) if username else client
+
+
+@pytest.fixture(scope="session")
+def anon_client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def admin_client(app):
+    return _client(app, "admin")
+
+
+@pytest.fixture(scope="session")
+def county_it_client(app):
+    return _client(app, "county_it")
+
+
+@pytest.fixture(scope="session")
+def bureau_client(app):
+    return _client(app, "bureau_reviewer")
+
+
+@pytest.fixture(scope="session")
+def school_client(app):
+    return _client(app, SCHOOL_REVIEWER)
+
+
+@pytest.fixture(scope="session")
+def role_clients(anon_client, admin_client, county_it_client, bureau_client, school_client):
+    return {
+        "anon": anon_client,
+        "Admin": admin_client,
+        "CountyIT": county_it_client,
+        "BureauReviewer": bureau_client,
+        "SchoolReviewer": school_client,
+    }
