@@ -98,11 +98,12 @@ def _menus(*categories: str) -> list[str]:
     return [_any(names), _any([MENU_ACCESS])]
 
 
-# Every staff member may see and change their own account.
+# Every staff member may see and change their own account and read the API description.
 _SELF_SERVICE = [
     ["^UserDBModelView$", "^(can_userinfo|resetmypassword|userinfoedit)$"],
     ["^(ResetMyPasswordView|UserInfoEditView)$", "^can_this_form_(get|post)$"],
-    ["^(Ruxue|SwaggerView)$", "^can_(index|show)$"],
+    ["^OpenApi$", "^can_get$"],
+    ["^SwaggerView$", "^can_show$"],
 ]
 
 ADMIN = "Admin"

@@ -65,11 +65,16 @@ def _headers(col: Col) -> set[str]:
     return names
 
 
+def _sheet_title(label) -> str:
+    """Excel forbids / in sheet names and caps them at 31 characters."""
+    return str(label).replace("/", "、")[:31]
+
+
 def _table_names(table: Table) -> set[str]:
     names = {table.name}
     for locale in ("zh", "en"):
         with force_locale(locale):
-            names.add(str(table.label))
+            names.update({str(table.label), _sheet_title(table.label)})
     return names
 
 
@@ -352,7 +357,7 @@ def to_excel(doc: dict) -> bytes:
     workbook.remove(workbook.active)
     with force_locale("zh"):
         for table in TABLES:
-            sheet = workbook.create_sheet(str(table.label))
+            sheet = workbook.create_sheet(_sheet_title(table.label))
             sheet.append([str(c.header) for c in table.columns])
             for cell in sheet[1]:
                 cell.font = Font(bold=True)

@@ -170,3 +170,14 @@ def cell_value(col: Col, obj):
 
 def natural_key(table: Table, obj) -> tuple:
     return tuple(cell_value(table.col(key), obj) for key in table.key)
+
+
+def column_minimums(model: type) -> dict[str, int]:
+    """Lower bounds of a model's whole-number columns, for form and API validators."""
+    return {
+        col.key: col.minimum
+        for table in TABLES
+        if table.model is model
+        for col in table.columns
+        if col.kind == "int" and col.minimum is not None
+    }

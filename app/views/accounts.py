@@ -1,15 +1,14 @@
 """Parents, children, guardians, messages, and which schools each reviewer reviews."""
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models import Child, Guardian, Message, ParentAccount, ReviewerSchool
-from app.views.base import RuxueModelView
+from app.views.base import RuxueInterface, RuxueModelView
 
 
 class GuardianModelView(RuxueModelView):
     """A child's parents or guardians; ID numbers masked."""
 
-    datamodel = SQLAInterface(Guardian)
+    datamodel = RuxueInterface(Guardian)
     class_permission_name = "Guardian"
     enum_columns = {"id_type": "id_type"}
     list_columns = ["child", "relation", "name", "id_number_masked", "phone"]
@@ -23,7 +22,7 @@ class GuardianModelView(RuxueModelView):
 class ChildModelView(RuxueModelView):
     """Children bound to parent accounts; ID numbers masked in lists."""
 
-    datamodel = SQLAInterface(Child)
+    datamodel = RuxueInterface(Child)
     class_permission_name = "Child"
     related_views = [GuardianModelView]
     enum_columns = {"id_type": "id_type", "sex": "sex"}
@@ -60,7 +59,7 @@ class ChildModelView(RuxueModelView):
 class MessageModelView(RuxueModelView):
     """Messages sent to parents' message centres."""
 
-    datamodel = SQLAInterface(Message)
+    datamodel = RuxueInterface(Message)
     class_permission_name = "Message"
     base_permissions = ["can_read"]
     list_columns = ["created_at", "account", "title", "read_at"]
@@ -73,7 +72,7 @@ class MessageModelView(RuxueModelView):
 class ParentAccountModelView(RuxueModelView):
     """Parent accounts (家长账号): a phone number binding children."""
 
-    datamodel = SQLAInterface(ParentAccount)
+    datamodel = RuxueInterface(ParentAccount)
     class_permission_name = "ParentAccount"
     base_permissions = ["can_read"]
     related_views = [ChildModelView]
@@ -87,7 +86,7 @@ class ParentAccountModelView(RuxueModelView):
 class ReviewerSchoolModelView(RuxueModelView):
     """Which schools each school reviewer reviews; county IT assigns them."""
 
-    datamodel = SQLAInterface(ReviewerSchool)
+    datamodel = RuxueInterface(ReviewerSchool)
     class_permission_name = "ReviewerSchool"
     list_columns = add_columns = edit_columns = show_columns = ["user", "school"]
     search_columns = ["user", "school"]

@@ -6,7 +6,6 @@ import io
 
 from flask import Response, flash, g, redirect
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
@@ -16,7 +15,7 @@ from app.extensions import db
 from app.labels import CHOICES, COLUMNS
 from app.models import Application, ApplicationChoice, ApplicationEvent, Attachment
 from app.services import workflow
-from app.views.base import ReadOnlyModelView, RuxueModelRestApi, scoped_filters
+from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, scoped_filters
 
 _STATUS = {"status": "status", "from_status": "status", "to_status": "status"}
 
@@ -24,7 +23,7 @@ _STATUS = {"status": "status", "from_status": "status", "to_status": "status"}
 class ApplicationChoiceModelView(ReadOnlyModelView):
     """The ordered school choices of an application."""
 
-    datamodel = SQLAInterface(ApplicationChoice)
+    datamodel = RuxueInterface(ApplicationChoice)
     class_permission_name = "ApplicationChoice"
     base_filters = scoped_filters()
     list_columns = show_columns = ["application", "rank", "school"]
@@ -36,7 +35,7 @@ class ApplicationChoiceModelView(ReadOnlyModelView):
 class ApplicationEventModelView(ReadOnlyModelView):
     """Every status change: who, when, from, to, why."""
 
-    datamodel = SQLAInterface(ApplicationEvent)
+    datamodel = RuxueInterface(ApplicationEvent)
     class_permission_name = "ApplicationEvent"
     base_filters = scoped_filters()
     enum_columns = {"from_status": "status", "to_status": "status"}
@@ -50,7 +49,7 @@ class ApplicationEventModelView(ReadOnlyModelView):
 class AttachmentModelView(ReadOnlyModelView):
     """Uploaded proof documents; files are fetched through a permission-checked route."""
 
-    datamodel = SQLAInterface(Attachment)
+    datamodel = RuxueInterface(Attachment)
     class_permission_name = "Attachment"
     base_filters = scoped_filters()
     list_columns = ["application", "material_type", "file_name", "content_type", "size", "uploaded_at"]
@@ -63,7 +62,7 @@ class AttachmentModelView(ReadOnlyModelView):
 class ApplicationModelView(ReadOnlyModelView):
     """Applications (报名), visible to a school reviewer only for their own schools."""
 
-    datamodel = SQLAInterface(Application)
+    datamodel = RuxueInterface(Application)
     class_permission_name = "Application"
     method_permission_name = {
         **ReadOnlyModelView.method_permission_name,
@@ -153,7 +152,7 @@ class ApplicationModelView(ReadOnlyModelView):
 class ApplicationApi(RuxueModelRestApi):
     resource_name = "applications"
     class_permission_name = "Application"
-    datamodel = SQLAInterface(Application)
+    datamodel = RuxueInterface(Application)
     base_filters = scoped_filters("id")
     include_route_methods = {"get", "get_list", "info"}
     list_columns = show_columns = [

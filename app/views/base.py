@@ -6,14 +6,28 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
+from marshmallow.validate import Range
 from wtforms import SelectField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import security
 from app.labels import CHOICES, COLUMNS
 from app.services import scope
+from app.services.county_schema import column_minimums
+
+
+class RuxueInterface(SQLAInterface):
+    """FAB makes every NOT NULL column required in forms; a text or yes/no column with a
+    default is optional to the person filling the form (an unticked box means False)."""
+
+    def is_nullable(self, col_name: str) -> bool:
+        column = self.list_columns.get(col_name)
+        if column is not None and column.default is not None and (self.is_string(col_name) or self.is_text(col_name) or self.is_boolean(col_name)):
+            return True
+        return super().is_nullable(col_name)
 
 
 def user_sees_all_schools() -> bool:
@@ -68,6 +82,10 @@ class RuxueModelView(ModelView):
             choices = CHOICES[key]
             self.formatters_columns.setdefault(column, _label_of(choices))
             extra[column] = _choice_field(self.label_columns[column], choices, True)
+        validators = {k: list(v) for k, v in (self.validators_columns or {}).items()}
+        for column, minimum in column_minimums(self.datamodel.obj).items():
+            validators.setdefault(column, []).append(NumberRange(min=minimum, message=_l("Must be at least %(min)s.")))
+        self.validators_columns = validators
         self.add_form_extra_fields = {**extra, **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
         super().__init__(*args, **kwargs)
@@ -122,6 +140,14 @@ class RuxueModelRestApi(ModelRestApi):
     allow_browser_login = True
     page_size = 25
     max_page_size = 100
+
+    def __init__(self):
+        # FAB's API takes one marshmallow validator per column.
+        self.validators_columns = {
+            **{c: Range(min=m) for c, m in column_minimums(self.datamodel.obj).items()},
+            **(self.validators_columns or {}),
+        }
+        super().__init__()
 
 
 def _label_of(choices: dict):

@@ -1,15 +1,14 @@
 """Places and schools: districts, streets, communities, schools, catchments, neighbours."""
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models import Catchment, Community, District, School, SchoolNeighbour, Street
-from app.views.base import RuxueModelRestApi, RuxueModelView
+from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
 
 
 class CatchmentModelView(RuxueModelView):
     """Which communities a school takes, sole or shared zone; editable from school and community."""
 
-    datamodel = SQLAInterface(Catchment)
+    datamodel = RuxueInterface(Catchment)
     class_permission_name = "Catchment"
     enum_columns = {"kind": "kind_catchment"}
     list_columns = ["school", "community", "kind"]
@@ -23,7 +22,7 @@ class CatchmentModelView(RuxueModelView):
 class SchoolNeighbourModelView(RuxueModelView):
     """A school's ordered neighbours for reassignment (调剂)."""
 
-    datamodel = SQLAInterface(SchoolNeighbour)
+    datamodel = RuxueInterface(SchoolNeighbour)
     class_permission_name = "SchoolNeighbour"
     list_columns = ["school", "rank", "neighbour"]
     add_columns = edit_columns = show_columns = ["school", "rank", "neighbour"]
@@ -35,7 +34,7 @@ class SchoolNeighbourModelView(RuxueModelView):
 class DistrictModelView(RuxueModelView):
     """Districts (区县): a county deployment has one, a city platform many."""
 
-    datamodel = SQLAInterface(District)
+    datamodel = RuxueInterface(District)
     class_permission_name = "District"
     list_columns = add_columns = edit_columns = show_columns = ["code", "name"]
     search_columns = ["code", "name"]
@@ -46,7 +45,7 @@ class DistrictModelView(RuxueModelView):
 class StreetModelView(RuxueModelView):
     """Streets and towns (街道/乡镇) of a district."""
 
-    datamodel = SQLAInterface(Street)
+    datamodel = RuxueInterface(Street)
     class_permission_name = "Street"
     list_columns = ["code", "name", "district"]
     add_columns = edit_columns = show_columns = ["district", "code", "name"]
@@ -58,7 +57,7 @@ class StreetModelView(RuxueModelView):
 class CommunityModelView(RuxueModelView):
     """Communities and villages (社区/村), the unit of a catchment."""
 
-    datamodel = SQLAInterface(Community)
+    datamodel = RuxueInterface(Community)
     class_permission_name = "Community"
     related_views = [CatchmentModelView]
     list_columns = ["code", "name", "street"]
@@ -71,7 +70,7 @@ class CommunityModelView(RuxueModelView):
 class SchoolModelView(RuxueModelView):
     """Schools with their seats, phones, underage and transfer rules."""
 
-    datamodel = SQLAInterface(School)
+    datamodel = RuxueInterface(School)
     class_permission_name = "School"
     related_views = [CatchmentModelView]
     enum_columns = {"stage": "stage", "ownership": "ownership"}
@@ -105,14 +104,14 @@ class SchoolModelView(RuxueModelView):
 class DistrictApi(RuxueModelRestApi):
     resource_name = "districts"
     class_permission_name = "District"
-    datamodel = SQLAInterface(District)
+    datamodel = RuxueInterface(District)
     list_columns = show_columns = add_columns = edit_columns = ["id", "code", "name"]
 
 
 class StreetApi(RuxueModelRestApi):
     resource_name = "streets"
     class_permission_name = "Street"
-    datamodel = SQLAInterface(Street)
+    datamodel = RuxueInterface(Street)
     list_columns = show_columns = ["id", "code", "name", "district_id"]
     add_columns = edit_columns = ["code", "name", "district"]
 
@@ -120,7 +119,7 @@ class StreetApi(RuxueModelRestApi):
 class CommunityApi(RuxueModelRestApi):
     resource_name = "communities"
     class_permission_name = "Community"
-    datamodel = SQLAInterface(Community)
+    datamodel = RuxueInterface(Community)
     list_columns = show_columns = ["id", "code", "name", "street_id"]
     add_columns = edit_columns = ["code", "name", "street"]
 
@@ -128,7 +127,7 @@ class CommunityApi(RuxueModelRestApi):
 class SchoolApi(RuxueModelRestApi):
     resource_name = "schools"
     class_permission_name = "School"
-    datamodel = SQLAInterface(School)
+    datamodel = RuxueInterface(School)
     _columns = [
         "code",
         "name",
@@ -149,6 +148,6 @@ class SchoolApi(RuxueModelRestApi):
 class CatchmentApi(RuxueModelRestApi):
     resource_name = "catchments"
     class_permission_name = "Catchment"
-    datamodel = SQLAInterface(Catchment)
+    datamodel = RuxueInterface(Catchment)
     list_columns = show_columns = ["id", "school_id", "community_id", "kind"]
     add_columns = edit_columns = ["school", "community", "kind"]

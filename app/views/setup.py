@@ -1,5 +1,4 @@
 """Enrollment set-up: periods, channels with their materials and sections, materials, notices."""
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
@@ -10,13 +9,13 @@ from app.models import (
     MaterialType,
     Notice,
 )
-from app.views.base import RuxueModelRestApi, RuxueModelView
+from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
 
 
 class ChannelMaterialModelView(RuxueModelView):
     """The proof materials a channel asks parents to upload."""
 
-    datamodel = SQLAInterface(ChannelMaterial)
+    datamodel = RuxueInterface(ChannelMaterial)
     class_permission_name = "ChannelMaterial"
     list_columns = ["channel", "position", "material_type", "required"]
     add_columns = edit_columns = show_columns = ["channel", "material_type", "required", "position"]
@@ -28,7 +27,7 @@ class ChannelMaterialModelView(RuxueModelView):
 class ChannelSectionModelView(RuxueModelView):
     """The form sections a channel asks for, in order, and whether each can be skipped."""
 
-    datamodel = SQLAInterface(ChannelSection)
+    datamodel = RuxueInterface(ChannelSection)
     class_permission_name = "ChannelSection"
     enum_columns = {"section": "section"}
     list_columns = ["channel", "position", "section", "skippable"]
@@ -41,7 +40,7 @@ class ChannelSectionModelView(RuxueModelView):
 class ChannelModelView(RuxueModelView):
     """Channels / categories (报名类别) of a period, with priority and conditions."""
 
-    datamodel = SQLAInterface(Channel)
+    datamodel = RuxueInterface(Channel)
     class_permission_name = "Channel"
     related_views = [ChannelMaterialModelView, ChannelSectionModelView]
     list_columns = ["period", "priority", "code", "name", "verifiable", "requires_catchment"]
@@ -68,7 +67,7 @@ class ChannelModelView(RuxueModelView):
 class EnrollmentPeriodModelView(RuxueModelView):
     """Enrollment periods (招生批次): who may apply, when, and under which limits."""
 
-    datamodel = SQLAInterface(EnrollmentPeriod)
+    datamodel = RuxueInterface(EnrollmentPeriod)
     class_permission_name = "EnrollmentPeriod"
     related_views = [ChannelModelView]
     enum_columns = {"stage": "stage", "entry_kind": "entry_kind", "ownership": "ownership"}
@@ -108,7 +107,7 @@ class EnrollmentPeriodModelView(RuxueModelView):
 class MaterialTypeModelView(RuxueModelView):
     """Kinds of proof (证明材料) with accepted file kinds and a size cap."""
 
-    datamodel = SQLAInterface(MaterialType)
+    datamodel = RuxueInterface(MaterialType)
     class_permission_name = "MaterialType"
     list_columns = ["code", "name", "accepted_kinds", "max_size_kb"]
     _fields = ["code", "name", "description", "example_url", "accepted_kinds", "max_size_kb"]
@@ -122,7 +121,7 @@ class MaterialTypeModelView(RuxueModelView):
 class NoticeModelView(RuxueModelView):
     """Policies, guides, FAQs and the agreement parents read first."""
 
-    datamodel = SQLAInterface(Notice)
+    datamodel = RuxueInterface(Notice)
     class_permission_name = "Notice"
     enum_columns = {"kind": "kind_notice"}
     list_columns = ["position", "kind", "title", "version", "published"]
@@ -136,7 +135,7 @@ class NoticeModelView(RuxueModelView):
 class PeriodApi(RuxueModelRestApi):
     resource_name = "periods"
     class_permission_name = "EnrollmentPeriod"
-    datamodel = SQLAInterface(EnrollmentPeriod)
+    datamodel = RuxueInterface(EnrollmentPeriod)
     list_columns = show_columns = ["id", *EnrollmentPeriodModelView._fields]
     add_columns = edit_columns = EnrollmentPeriodModelView._fields
 
@@ -144,7 +143,7 @@ class PeriodApi(RuxueModelRestApi):
 class ChannelApi(RuxueModelRestApi):
     resource_name = "channels"
     class_permission_name = "Channel"
-    datamodel = SQLAInterface(Channel)
+    datamodel = RuxueInterface(Channel)
     _columns = ["code", "name", "priority", "conditions", "verifiable", "requires_catchment", "description"]
     list_columns = show_columns = ["id", "period_id", *_columns]
     add_columns = edit_columns = ["period", *_columns]
@@ -153,6 +152,6 @@ class ChannelApi(RuxueModelRestApi):
 class MaterialTypeApi(RuxueModelRestApi):
     resource_name = "material_types"
     class_permission_name = "MaterialType"
-    datamodel = SQLAInterface(MaterialType)
+    datamodel = RuxueInterface(MaterialType)
     list_columns = show_columns = ["id", *MaterialTypeModelView._fields]
     add_columns = edit_columns = MaterialTypeModelView._fields
