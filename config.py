@@ -49,6 +49,7 @@ class Config:
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False
     FAB_ROLES = ROLES
+    FAB_SECURITY_MANAGER_CLASS = "app.security_manager.RuxueSecurityManager"
     AUTH_TYPE = AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"

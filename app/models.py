@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any, Optional
 
 from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -417,7 +418,7 @@ class Application(Model):
     channel: Mapped[Optional[Channel]] = relationship()
     community: Mapped[Optional[Community]] = relationship()
     allocated_school: Mapped[Optional[School]] = relationship()
-    reviewed_by = relationship("User")
+    reviewed_by = relationship(User)
     choices: Mapped[list["ApplicationChoice"]] = relationship(
         back_populates="application", order_by="ApplicationChoice.rank"
     )
@@ -492,7 +493,7 @@ class ApplicationEvent(Model):
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     application: Mapped[Application] = relationship()
-    actor_user = relationship("User")
+    actor_user = relationship(User)
     actor_account: Mapped[Optional[ParentAccount]] = relationship()
 
     def __repr__(self) -> str:
@@ -527,7 +528,7 @@ class ReviewerSchool(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
-    user = relationship("User")
+    user = relationship(User)
     school: Mapped[School] = relationship()
 
     def __repr__(self) -> str:

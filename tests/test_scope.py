@@ -17,7 +17,11 @@ def _school_id(db_session, code="SM-X5"):
 def _in_scope(db_session):
     school = _school_id(db_session)
     rows = db_session.scalars(select(Application)).all()
-    return {a.id for a in rows if any(c.school_id == school for c in a.choices) or a.allocated_school_id == school}
+    return {
+        a.id
+        for a in rows
+        if a.status != "draft" and (any(c.school_id == school for c in a.choices) or a.allocated_school_id == school)
+    }
 
 
 def _out_of_scope(db_session):
@@ -43,6 +47,24 @@ def test_list_shows_only_own_schools(school_client, bureau_client, db_session):
     total = db_session.query(Application).count()
     assert _list_count(school_client, "/applicationmodelview/list/?psize_ApplicationModelView=100") == len(_in_scope(db_session))
     assert _list_count(bureau_client, "/applicationmodelview/list/") == total
+
+
+def test_drafts_are_hidden_from_school_reviewers(school_client, db_session):
+    import datetime as dt
+
+    from app.models import EnrollmentPeriod
+    from app.services.ids import make_resident_id
+
+    period = db_session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-P1"))
+    child = Child(name="草稿测试", id_number=make_resident_id("430726", dt.date(2020, 3, 3), 901), id_type="resident_id")
+    draft = Application(number="DRAFT-0001", child=child, period=period, status="draft")
+    draft.choices = [ApplicationChoice(school_id=_school_id(db_session), rank=1)]
+    db_session.add(draft)
+    db_session.commit()
+    assert school_client.get(f"/applicationmodelview/show/{draft.id}").status_code == 404
+    draft.status = "submitted"
+    db_session.commit()
+    assert school_client.get(f"/applicationmodelview/show/{draft.id}").status_code == 200
 
 
 def test_show_of_other_school_is_not_found(school_client, db_session):
@@ -149,7 +171,8 @@ def test_reviewer_assignment_is_data(county_it_client, db_session, app):
     assert set(rows) == {x1, x2}
     chose = {c.application_id for c in db_session.scalars(select(ApplicationChoice).where(ApplicationChoice.school_id.in_([x1, x2])))}
     allocated = {a.id for a in db_session.scalars(select(Application).where(Application.allocated_school_id.in_([x1, x2])))}
+    drafts = {a.id for a in db_session.scalars(select(Application).where(Application.status == "draft"))}
     from tests.conftest import login
 
     client = login(app.test_client(), "reviewer_SM-X1")
-    assert _list_count(client, "/applicationmodelview/list/") == len(chose | allocated)
+    assert _list_count(client, "/applicationmodelview/list/") == len((chose | allocated) - drafts)

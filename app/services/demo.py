@@ -108,6 +108,24 @@ def _eligible_schools(session: Session, period: EnrollmentPeriod) -> list[School
     return list(session.scalars(query.order_by(School.code)))
 
 
+def _section_data(rng: random.Random, channel, child) -> dict:
+    """Plausible answers for each section the channel asks for (field names are issue #3's)."""
+    sample = {
+        "basic": {"name": child.name, "birth_cert_no": child.birth_cert_no},
+        "guardians": {"count": 2},
+        "household": {"address": f"{rng.randint(1, 200)}号", "registered_on": f"{rng.randint(2012, 2024)}-03-01"},
+        "property": {"certificate_no": f"湘({rng.randint(2015, 2024)})不动产权第{rng.randrange(10**7):07d}号"},
+        "residence_permit": {"number": f"{rng.randrange(10**8):08d}", "valid_until": f"{rng.randint(2027, 2030)}-12-31"},
+        "employment": {"employer": "城区某商贸有限公司", "insured_months": rng.randint(6, 36)},
+        "business": {"licence_no": f"92{rng.randrange(10**16):016d}"},
+        "preferential": {"certificate_no": f"优抚{rng.randrange(10**6):06d}"},
+        "resettlement": {"agreement_no": f"拆安{rng.randrange(10**6):06d}"},
+        "long_residence": {"utility": "水费", "account_no": f"{rng.randrange(10**9):09d}"},
+        "sibling": {"school": "", "grade": ""},
+    }
+    return {s.section: sample[s.section] for s in channel.sections}
+
+
 def make_applications(session: Session, n: int, reviewer_id: int | None, seed: int = 2026) -> int:
     """N synthetic families with children, guardians and applications across statuses."""
     rng = random.Random(seed)
@@ -171,7 +189,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
             channel=channel,
             community_id=rng.choice(community_ids),
             status="draft",
-            section_data={s.section: {"demo": True} for s in channel.sections},
+            section_data=_section_data(rng, channel, child),
         )
         application.choices = [ApplicationChoice(school=s, rank=i + 1) for i, s in enumerate(chosen)]
         session.add(application)

@@ -11,9 +11,13 @@ def reviewer_school_ids(user_id: int | None) -> Select:
 
 
 def visible_application_ids(user_id: int | None) -> Select:
-    """Applications that list one of the user's schools as a choice or are allocated to one."""
+    """Applications that list one of the user's schools as a choice or are allocated to one.
+
+    Drafts are left out: they are the family's unfinished work, not yet sent to any school.
+    """
     schools = reviewer_school_ids(user_id)
     chose = select(ApplicationChoice.application_id).where(ApplicationChoice.school_id.in_(schools))
     return select(Application.id).where(
-        or_(Application.id.in_(chose), Application.allocated_school_id.in_(schools))
+        Application.status != "draft",
+        or_(Application.id.in_(chose), Application.allocated_school_id.in_(schools)),
     )

@@ -8,6 +8,8 @@ from app.views.base import RuxueInterface, RuxueModelView
 class GuardianModelView(RuxueModelView):
     """A child's parents or guardians; ID numbers masked."""
 
+    entity = _l("Guardian")
+    list_title = _l("Guardians")
     datamodel = RuxueInterface(Guardian)
     class_permission_name = "Guardian"
     enum_columns = {"id_type": "id_type"}
@@ -22,6 +24,8 @@ class GuardianModelView(RuxueModelView):
 class ChildModelView(RuxueModelView):
     """Children bound to parent accounts; ID numbers masked in lists."""
 
+    entity = _l("Child")
+    list_title = _l("Children")
     datamodel = RuxueInterface(Child)
     class_permission_name = "Child"
     related_views = [GuardianModelView]
@@ -59,6 +63,8 @@ class ChildModelView(RuxueModelView):
 class MessageModelView(RuxueModelView):
     """Messages sent to parents' message centres."""
 
+    entity = _l("Message")
+    list_title = _l("Messages")
     datamodel = RuxueInterface(Message)
     class_permission_name = "Message"
     base_permissions = ["can_read"]
@@ -72,6 +78,8 @@ class MessageModelView(RuxueModelView):
 class ParentAccountModelView(RuxueModelView):
     """Parent accounts (家长账号): a phone number binding children."""
 
+    entity = _l("Parent account")
+    list_title = _l("Parent accounts")
     datamodel = RuxueInterface(ParentAccount)
     class_permission_name = "ParentAccount"
     base_permissions = ["can_read"]
@@ -86,6 +94,8 @@ class ParentAccountModelView(RuxueModelView):
 class ReviewerSchoolModelView(RuxueModelView):
     """Which schools each school reviewer reviews; county IT assigns them."""
 
+    entity = _l("Reviewer school")
+    list_title = _l("Reviewer schools")
     datamodel = RuxueInterface(ReviewerSchool)
     class_permission_name = "ReviewerSchool"
     list_columns = add_columns = edit_columns = show_columns = ["user", "school"]

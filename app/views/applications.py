@@ -15,7 +15,7 @@ from app.extensions import db
 from app.labels import CHOICES, COLUMNS
 from app.models import Application, ApplicationChoice, ApplicationEvent, Attachment
 from app.services import workflow
-from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, scoped_filters
+from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, format_section_data, scoped_filters
 
 _STATUS = {"status": "status", "from_status": "status", "to_status": "status"}
 
@@ -23,6 +23,8 @@ _STATUS = {"status": "status", "from_status": "status", "to_status": "status"}
 class ApplicationChoiceModelView(ReadOnlyModelView):
     """The ordered school choices of an application."""
 
+    entity = _l("School choice")
+    list_title = _l("School choices")
     datamodel = RuxueInterface(ApplicationChoice)
     class_permission_name = "ApplicationChoice"
     base_filters = scoped_filters()
@@ -35,6 +37,8 @@ class ApplicationChoiceModelView(ReadOnlyModelView):
 class ApplicationEventModelView(ReadOnlyModelView):
     """Every status change: who, when, from, to, why."""
 
+    entity = _l("Application event")
+    list_title = _l("Application events")
     datamodel = RuxueInterface(ApplicationEvent)
     class_permission_name = "ApplicationEvent"
     base_filters = scoped_filters()
@@ -49,6 +53,8 @@ class ApplicationEventModelView(ReadOnlyModelView):
 class AttachmentModelView(ReadOnlyModelView):
     """Uploaded proof documents; files are fetched through a permission-checked route."""
 
+    entity = _l("Attachment")
+    list_title = _l("Attachments")
     datamodel = RuxueInterface(Attachment)
     class_permission_name = "Attachment"
     base_filters = scoped_filters()
@@ -62,6 +68,8 @@ class AttachmentModelView(ReadOnlyModelView):
 class ApplicationModelView(ReadOnlyModelView):
     """Applications (报名), visible to a school reviewer only for their own schools."""
 
+    entity = _l("Application")
+    list_title = _l("Applications")
     datamodel = RuxueInterface(Application)
     class_permission_name = "Application"
     method_permission_name = {
@@ -100,6 +108,7 @@ class ApplicationModelView(ReadOnlyModelView):
         "section_data",
     ]
     label_columns = {"child.name": _l("Child")}
+    formatters_columns = {"section_data": format_section_data}
     search_columns = ["number", "status", "period", "channel", "submitted_at"]
     order_columns = ["number", "status", "submitted_at"]
     base_order = ("submitted_at", "desc")

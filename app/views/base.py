@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request
+from markupsafe import Markup, escape
 from flask_appbuilder import ModelView
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -73,8 +74,13 @@ class RuxueModelView(ModelView):
     page_size = 25
     # column -> key in app.labels.CHOICES; rendered as a select in forms and a word in lists
     enum_columns: dict[str, str] = {}
+    entity = None  # the translated name of one row; FAB's own titles are English
 
     def __init__(self, *args, **kwargs):
+        if self.entity is not None:
+            self.show_title = _l("%(entity)s details", entity=self.entity)
+            self.add_title = _l("Add %(entity)s", entity=self.entity)
+            self.edit_title = _l("Edit %(entity)s", entity=self.entity)
         self.label_columns = {**COLUMNS, **(self.label_columns or {})}
         self.formatters_columns = dict(getattr(self, "formatters_columns", {}) or {})
         extra = {}
@@ -86,6 +92,8 @@ class RuxueModelView(ModelView):
         for column, minimum in column_minimums(self.datamodel.obj).items():
             validators.setdefault(column, []).append(NumberRange(min=minimum, message=_l("Must be at least %(min)s.")))
         self.validators_columns = validators
+        for column in {*(self.list_columns or []), *(self.show_columns or [])}:
+            self.formatters_columns.setdefault(column, format_plain)
         self.add_form_extra_fields = {**extra, **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
         super().__init__(*args, **kwargs)
@@ -148,6 +156,28 @@ class RuxueModelRestApi(ModelRestApi):
             **(self.validators_columns or {}),
         }
         super().__init__()
+
+
+def format_plain(value):
+    """FAB prints Python's True / False / None; people read 是 / 否 and an empty cell."""
+    if value is None:
+        return ""
+    if value is True:
+        return str(_l("Yes"))
+    if value is False:
+        return str(_l("No"))
+    return value
+
+
+def format_section_data(data) -> Markup:
+    """Each form section under its translated name, with the values the parent entered."""
+    lines = []
+    for section, values in (data or {}).items():
+        label = CHOICES["section"].get(section, section)
+        shown = values.values() if isinstance(values, dict) else [values]
+        text = "；".join(str(format_plain(v)) for v in shown if v not in (None, ""))
+        lines.append(escape(f"{label}：{text}"))
+    return Markup("<br>").join(lines)
 
 
 def _label_of(choices: dict):

@@ -8,6 +8,8 @@ from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
 class CatchmentModelView(RuxueModelView):
     """Which communities a school takes, sole or shared zone; editable from school and community."""
 
+    entity = _l("Catchment")
+    list_title = _l("Catchments")
     datamodel = RuxueInterface(Catchment)
     class_permission_name = "Catchment"
     enum_columns = {"kind": "kind_catchment"}
@@ -22,6 +24,8 @@ class CatchmentModelView(RuxueModelView):
 class SchoolNeighbourModelView(RuxueModelView):
     """A school's ordered neighbours for reassignment (调剂)."""
 
+    entity = _l("Neighbour school")
+    list_title = _l("Neighbour schools")
     datamodel = RuxueInterface(SchoolNeighbour)
     class_permission_name = "SchoolNeighbour"
     list_columns = ["school", "rank", "neighbour"]
@@ -34,6 +38,8 @@ class SchoolNeighbourModelView(RuxueModelView):
 class DistrictModelView(RuxueModelView):
     """Districts (区县): a county deployment has one, a city platform many."""
 
+    entity = _l("District")
+    list_title = _l("Districts")
     datamodel = RuxueInterface(District)
     class_permission_name = "District"
     list_columns = add_columns = edit_columns = show_columns = ["code", "name"]
@@ -45,6 +51,8 @@ class DistrictModelView(RuxueModelView):
 class StreetModelView(RuxueModelView):
     """Streets and towns (街道/乡镇) of a district."""
 
+    entity = _l("Street / town")
+    list_title = _l("Streets")
     datamodel = RuxueInterface(Street)
     class_permission_name = "Street"
     list_columns = ["code", "name", "district"]
@@ -57,6 +65,8 @@ class StreetModelView(RuxueModelView):
 class CommunityModelView(RuxueModelView):
     """Communities and villages (社区/村), the unit of a catchment."""
 
+    entity = _l("Community / village")
+    list_title = _l("Communities")
     datamodel = RuxueInterface(Community)
     class_permission_name = "Community"
     related_views = [CatchmentModelView]
@@ -70,6 +80,8 @@ class CommunityModelView(RuxueModelView):
 class SchoolModelView(RuxueModelView):
     """Schools with their seats, phones, underage and transfer rules."""
 
+    entity = _l("School")
+    list_title = _l("Schools")
     datamodel = RuxueInterface(School)
     class_permission_name = "School"
     related_views = [CatchmentModelView]

@@ -15,6 +15,8 @@ from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
 class ChannelMaterialModelView(RuxueModelView):
     """The proof materials a channel asks parents to upload."""
 
+    entity = _l("Channel material")
+    list_title = _l("Channel materials")
     datamodel = RuxueInterface(ChannelMaterial)
     class_permission_name = "ChannelMaterial"
     list_columns = ["channel", "position", "material_type", "required"]
@@ -27,6 +29,8 @@ class ChannelMaterialModelView(RuxueModelView):
 class ChannelSectionModelView(RuxueModelView):
     """The form sections a channel asks for, in order, and whether each can be skipped."""
 
+    entity = _l("Channel form section")
+    list_title = _l("Channel form sections")
     datamodel = RuxueInterface(ChannelSection)
     class_permission_name = "ChannelSection"
     enum_columns = {"section": "section"}
@@ -40,6 +44,8 @@ class ChannelSectionModelView(RuxueModelView):
 class ChannelModelView(RuxueModelView):
     """Channels / categories (报名类别) of a period, with priority and conditions."""
 
+    entity = _l("Channel")
+    list_title = _l("Channels")
     datamodel = RuxueInterface(Channel)
     class_permission_name = "Channel"
     related_views = [ChannelMaterialModelView, ChannelSectionModelView]
@@ -67,6 +73,8 @@ class ChannelModelView(RuxueModelView):
 class EnrollmentPeriodModelView(RuxueModelView):
     """Enrollment periods (招生批次): who may apply, when, and under which limits."""
 
+    entity = _l("Enrollment period")
+    list_title = _l("Enrollment periods")
     datamodel = RuxueInterface(EnrollmentPeriod)
     class_permission_name = "EnrollmentPeriod"
     related_views = [ChannelModelView]
@@ -107,6 +115,8 @@ class EnrollmentPeriodModelView(RuxueModelView):
 class MaterialTypeModelView(RuxueModelView):
     """Kinds of proof (证明材料) with accepted file kinds and a size cap."""
 
+    entity = _l("Material")
+    list_title = _l("Material types")
     datamodel = RuxueInterface(MaterialType)
     class_permission_name = "MaterialType"
     list_columns = ["code", "name", "accepted_kinds", "max_size_kb"]
@@ -121,6 +131,8 @@ class MaterialTypeModelView(RuxueModelView):
 class NoticeModelView(RuxueModelView):
     """Policies, guides, FAQs and the agreement parents read first."""
 
+    entity = _l("Notice")
+    list_title = _l("Notices")
     datamodel = RuxueInterface(Notice)
     class_permission_name = "Notice"
     enum_columns = {"kind": "kind_notice"}
