@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up and start Ruxue with the Shimen demo on SQLite: ./scripts/start.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-venv.sh requirements.txt
+export RUXUE_ENV="${RUXUE_ENV:-development}"
+flask=".venv/bin/flask --app run"
+$flask db upgrade
+mkdir -p instance
+credentials=instance/demo-credentials.txt
+if [ ! -s "$credentials" ]; then
+  $flask demo "${RUXUE_DEMO_COUNTY:-shimen}" --applications "${RUXUE_DEMO_APPLICATIONS:-300}" > "$credentials"
+  chmod 600 "$credentials"
+fi
+host="${HOST:-127.0.0.1}"
+port="${PORT:-5000}"
+echo
+echo "Ruxue is starting: open http://$host:$port/login/"
+echo "Demo staff accounts (user, role, password), also in $credentials:"
+sed -n '2,$p' "$credentials"
+echo
+exec $flask run --host "$host" --port "$port"
