@@ -79,3 +79,12 @@ def test_demo_with_password_and_refusal_on_non_empty_database(fresh_app):
 def test_demo_refuses_unknown_county(fresh_app):
     result = fresh_app.test_cli_runner().invoke(args=["demo", "atlantis"])
     assert result.exit_code == 1 and "unknown county" in result.output
+
+
+def test_sync_roles_creates_the_configured_roles(fresh_app):
+    from app.extensions import appbuilder
+
+    result = fresh_app.test_cli_runner().invoke(args=["sync-roles"])
+    assert result.exit_code == 0
+    for name in ("Admin", "CountyIT", "BureauReviewer", "SchoolReviewer", "Public"):
+        assert appbuilder.sm.find_role(name) is not None

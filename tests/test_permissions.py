@@ -94,3 +94,48 @@ def test_security_menus_are_admin_only(role_clients):
     for role in ("CountyIT", "BureauReviewer", "SchoolReviewer"):
         assert role_clients[role].get("/users/list/").status_code == 403
         assert role_clients[role].get("/roles/list/").status_code == 403
+
+
+WRITABLE_SETUP = [v for v in SETUP_VIEWS]
+
+
+@pytest.mark.parametrize("view", WRITABLE_SETUP)
+@pytest.mark.parametrize(
+    "role,status",
+    [("Admin", 200), ("CountyIT", 200), ("BureauReviewer", 403), ("SchoolReviewer", 403)],
+)
+def test_setup_add_pages_by_role(role_clients, view, role, status):
+    assert role_clients[role].get(f"/{view}/add").status_code == status
+
+
+@pytest.mark.parametrize("view", [v for v in SETUP_VIEWS if v != "reviewerschoolmodelview"])
+@pytest.mark.parametrize(
+    "role,status",
+    [("CountyIT", 200), ("BureauReviewer", 200), ("SchoolReviewer", 403)],
+)
+def test_setup_show_pages_by_role(role_clients, view, role, status):
+    assert role_clients[role].get(f"/{view}/show/1").status_code == status
+
+
+@pytest.mark.parametrize("role", ["BureauReviewer", "SchoolReviewer"])
+def test_delete_of_setup_row_refused_for_reviewers(role_clients, db_session, role):
+    from app.models import Notice
+
+    notice = db_session.scalar(select(Notice).limit(1))
+    client = role_clients[role]
+    response = client.post(f"/noticemodelview/delete/{notice.id}", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 403
+    assert db_session.get(Notice, notice.id) is not None
+
+
+def test_delete_without_csrf_token_is_refused(county_it_client, db_session):
+    from app.models import Notice
+
+    notice = db_session.scalar(select(Notice).limit(1))
+    assert county_it_client.post(f"/noticemodelview/delete/{notice.id}").status_code == 400
+    assert db_session.get(Notice, notice.id) is not None
+
+
+def test_family_tables_are_read_only_for_county_it(county_it_client):
+    assert county_it_client.get("/childmodelview/add").status_code == 403
+    assert county_it_client.get("/guardianmodelview/edit/1").status_code == 403
