@@ -42,6 +42,42 @@ def app(tmp_path_factory):
     yield application
 
 
+def recreate_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from config import database_url
+
+    base, name = database_url(url).rsplit("/", 1)
+    engine = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_app(tmp_path):
+    """A separate app on a new, migrated, empty database (same engine kind as the suite)."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    class Fresh(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'fresh.db'}"
+
+    if os.environ.get("TEST_DATABASE_URL"):
+        Fresh.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"] + "_fresh"
+        recreate_postgres(Fresh.SQLALCHEMY_DATABASE_URI)
+    application = create_app(Fresh)
+    with application.app_context():
+        from app.extensions import db
+
+        upgrade()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def engine(app):
     from app.extensions import db

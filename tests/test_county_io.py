@@ -18,42 +18,8 @@ COUNTIES = ["shimen", "taojiang", "dengfeng", "anyi"]
 
 
 @pytest.fixture
-def empty_app(tmp_path):
-    """A separate app on an empty database, for whole-county round trips."""
-    import os
-
-    from flask_appbuilder import Model
-
-    from app import create_app
-    from config import TestConfig
-
-    class Empty(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'empty.db'}"
-
-    if os.environ.get("TEST_DATABASE_URL"):
-        Empty.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"] + "_io"
-        _recreate_postgres(Empty.SQLALCHEMY_DATABASE_URI)
-    application = create_app(Empty)
-    with application.app_context():
-        from app.extensions import db
-
-        Model.metadata.create_all(db.engine)
-        yield application
-        db.session.remove()
-        db.engine.dispose()
-
-
-def _recreate_postgres(url):
-    from sqlalchemy import create_engine, text
-
-    from config import database_url
-
-    base, name = database_url(url).rsplit("/", 1)
-    engine = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+def empty_app(fresh_app):
+    return fresh_app
 
 
 def _counts(session):

@@ -9,32 +9,6 @@ from sqlalchemy import select
 from app.services.ids import parse_resident_id
 
 
-@pytest.fixture
-def fresh_app(tmp_path):
-    import os
-
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from config import TestConfig
-    from tests.test_county_io import _recreate_postgres
-
-    class Fresh(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'demo.db'}"
-
-    if os.environ.get("TEST_DATABASE_URL"):
-        Fresh.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"] + "_demo"
-        _recreate_postgres(Fresh.SQLALCHEMY_DATABASE_URI)
-    application = create_app(Fresh)
-    with application.app_context():
-        upgrade()
-        yield application
-        from app.extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
-
-
 @pytest.mark.parametrize("county", ["taojiang", "anyi"])
 def test_demo_loads_county_staff_and_applications(fresh_app, county):
     from app.extensions import db

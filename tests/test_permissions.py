@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import SCHOOL_REVIEWER, csrf_token
+from tests.conftest import csrf_token
 
 SETUP_VIEWS = [
     "districtmodelview",
