@@ -43,7 +43,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url, locale="zh-CN")
     page = context.new_page()
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))

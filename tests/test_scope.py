@@ -176,3 +176,13 @@ def test_reviewer_assignment_is_data(county_it_client, db_session, app):
 
     client = login(app.test_client(), "reviewer_SM-X1")
     assert _list_count(client, "/applicationmodelview/list/") == len((chose | allocated) - drafts)
+
+
+def test_single_action_from_detail_page_is_scoped(school_client, db_session):
+    theirs = [a for a in _out_of_scope(db_session) if a.status == "submitted"][-1]
+    token = csrf_token(school_client)
+    response = school_client.post(f"/applicationmodelview/action/start_review/{theirs.id}", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert school_client.get(f"/applicationmodelview/action/start_review/{theirs.id}").status_code == 405
+    db_session.expire_all()
+    assert db_session.get(Application, theirs.id).status == "submitted"

@@ -27,7 +27,7 @@ def create_staff_user(sm, username: str, role_name: str, password: str, first: s
     user = sm.add_user(
         username=username,
         first_name=first,
-        last_name=last or "-",
+        last_name=last,
         email=f"{username}@ruxue.invalid",
         role=role,
         password=password,
