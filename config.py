@@ -67,6 +67,16 @@ class Config:
         "en": {"flag": "gb", "name": "English"},
     }
 
+    # One-time codes and notices go out through this class (dotted path); see app/services/sms.py.
+    SMS_SENDER = os.environ.get("SMS_SENDER", "app.services.sms.LogSender")
+    # Development only: show the login code on the page, as no SMS gateway is plugged in.
+    SHOW_OTP_ON_PAGE = os.environ.get("RUXUE_ENV", "development") == "development"
+    # FAB defaults RATELIMIT_ENABLED to False, which would switch off the parents' login limits too.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    OTP_LIMIT_PER_PHONE = os.environ.get("OTP_LIMIT_PER_PHONE", "5 per hour")
+    OTP_LIMIT_PER_ADDRESS = os.environ.get("OTP_LIMIT_PER_ADDRESS", "30 per hour")
+
     # Document storage (issue #3 uses it; configured here so deployments set it once)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     STORAGE_LOCAL_DIR = os.environ.get("STORAGE_LOCAL_DIR", str(INSTANCE_DIR / "uploads"))
@@ -82,6 +92,10 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False
+    SMS_SENDER = "app.services.sms.MemorySender"
+    SHOW_OTP_ON_PAGE = False
+    # The suite logs in many parents from 127.0.0.1; the limit itself has its own test.
+    OTP_LIMIT_PER_ADDRESS = "10000 per hour"
     # Hashing strength is not under test; scrypt would make every login in the suite slow.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

@@ -10,7 +10,7 @@ def create_app(config=None) -> Flask:
     """Build the app: bind extensions, register views and commands. Nothing runs on import."""
     from config import Config, load_config
 
-    from app.extensions import appbuilder, csrf, db, migrate
+    from app.extensions import appbuilder, csrf, db, limiter, migrate
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config or Config))
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
@@ -20,6 +20,7 @@ def create_app(config=None) -> Flask:
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True)
     # CSRFProtect before AppBuilder, so bulk actions and deletes are CSRF-checked too.
     csrf.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         from app.views import register_views
         from app.views.index import RuxueIndexView
@@ -27,6 +28,16 @@ def create_app(config=None) -> Flask:
         appbuilder.indexview = RuxueIndexView
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        from app.views.public import register_public
+
+        register_public(app)
+
+    from app.services.sms import load_sender
+
+    app.extensions["ruxue_sms"] = load_sender(app.config["SMS_SENDER"])
+    from app.storage import from_config
+
+    app.extensions["ruxue_storage"] = from_config(app.config)
 
     from app.cli import register_commands
 

@@ -56,7 +56,8 @@ def register_commands(app: Flask) -> None:
     @click.argument("county_name", metavar="COUNTY")
     @click.option("--password", default=None, help="One password for every demo user (default: random each).")
     @click.option("--applications", "n", default=0, type=int, help="Synthetic applications to create.")
-    def demo(county_name, password, n):
+    @click.option("--open-now", is_flag=True, help="Move the periods so that they are open today.")
+    def demo(county_name, password, n, open_now):
         """Load a seed county (shimen, taojiang, dengfeng, anyi) into an empty database."""
         from app.extensions import appbuilder, db
         from app.services import county_io
@@ -67,6 +68,10 @@ def register_commands(app: Flask) -> None:
         except (demo_service.DemoError, county_io.CountyImportError) as error:
             click.echo(f"demo: {error}", err=True)
             sys.exit(1)
+        if open_now:
+            from app.services.clock import local_now
+
+            demo_service.open_periods_now(db.session, local_now(app.config["BABEL_DEFAULT_TIMEZONE"]))
         users = demo_service.create_staff(appbuilder.sm, db.session, password)
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
         made = demo_service.make_applications(db.session, n, reviewer.id if reviewer else None)

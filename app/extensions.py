@@ -1,6 +1,8 @@
 """Extensions, created once and bound to an app in create_app()."""
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
@@ -20,3 +22,4 @@ db = SQLA()
 appbuilder = RuxueAppBuilder(update_perms=False)
 migrate = Migrate()
 csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)

@@ -520,6 +520,24 @@ class Message(Model):
         return self.title
 
 
+class OtpCode(Model):
+    """A one-time login code sent to a phone; only its keyed hash is stored."""
+
+    __tablename__ = "otp_code"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="ck_otp_attempts"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    def __repr__(self) -> str:
+        return f"OtpCode({self.phone[:3]}****, {self.created_at:%Y-%m-%d %H:%M})"
+
+
 class ReviewerSchool(Model):
     """Which schools a staff user reviews."""
 

@@ -9,7 +9,7 @@ $flask db upgrade
 mkdir -p instance
 credentials=instance/demo-credentials.txt
 if [ ! -s "$credentials" ]; then
-  $flask demo "${RUXUE_DEMO_COUNTY:-shimen}" --applications "${RUXUE_DEMO_APPLICATIONS:-300}" > "$credentials"
+  $flask demo "${RUXUE_DEMO_COUNTY:-shimen}" --open-now --applications "${RUXUE_DEMO_APPLICATIONS:-300}" > "$credentials"
   chmod 600 "$credentials"
 fi
 host="${HOST:-127.0.0.1}"

@@ -83,6 +83,25 @@ def create_staff(sm, session: Session, password: str | None) -> list[tuple[str, 
     return made
 
 
+def open_periods_now(session: Session, now: dt.datetime) -> None:
+    """Shift every period's times (not the birth windows) so the earliest opened a day ago:
+    a demo loaded out of season still has open periods, in their original order and length."""
+    periods = list(session.scalars(select(EnrollmentPeriod)))
+    if not periods:
+        return
+    first = min(p.opens_at for p in periods)
+    delta = (now - dt.timedelta(days=1)) - first
+    delta = dt.timedelta(days=delta.days)  # whole days keep the published hours
+    for p in periods:
+        for column in ("opens_at", "closes_at", "review_starts_at", "review_ends_at"):
+            value = getattr(p, column)
+            if value is not None:
+                setattr(p, column, value + delta)
+        if p.closes_at < now:
+            p.closes_at = now + dt.timedelta(days=14)
+    session.commit()
+
+
 def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.models import Application, ApplicationEvent
+from app.services import notifications
 
 PARENT = "parent"
 STAFF = "staff"
@@ -82,4 +83,5 @@ def transition(
     if name == "return":
         application.return_reason = reason.strip()
     session.add(event)
+    notifications.notify(session, application, name, reason.strip())
     return event

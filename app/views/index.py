@@ -5,4 +5,5 @@ from flask_appbuilder import IndexView
 class RuxueIndexView(IndexView):
     """Admin landing page with a short orientation for staff."""
 
+    route_base = "/admin"
     index_template = "admin/index.html"

@@ -1,0 +1,81 @@
+"""Binding children to parent accounts: one account, several children; a child, one account."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import ID_TYPES, Child, ParentAccount
+from app.services.ids import IdNumberError, parse_resident_id
+
+
+class ChildError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def add_child(
+    session: Session,
+    account: ParentAccount,
+    name: str,
+    id_type: str,
+    id_number: str,
+    birth_date: dt.date | None = None,
+    sex: str | None = None,
+    today: dt.date | None = None,
+) -> Child:
+    """Bind a child to the account; a resident ID gives birth date and sex, other documents need them typed."""
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ChildError(_l("Enter the child's name as on the household register."))
+    if id_type not in ID_TYPES:
+        raise ChildError(_l("Choose the type of ID document."))
+    number = (id_number or "").strip().upper().replace(" ", "")
+    if id_type == "resident_id":
+        try:
+            parsed = parse_resident_id(number, today)
+        except IdNumberError as error:
+            raise ChildError(error.message) from None
+        number, birth_date, sex = parsed.number, parsed.birth_date, parsed.sex
+    else:
+        if not number or len(number) > 32:
+            raise ChildError(_l("Enter the document number."))
+        if birth_date is None:
+            raise ChildError(_l("Enter the birth date for this type of document."))
+        if sex not in ("M", "F"):
+            raise ChildError(_l("Choose the child's sex."))
+    child = session.scalar(select(Child).where(Child.id_type == id_type, Child.id_number == number))
+    if child is not None and child.account_id not in (None, account.id):
+        raise ChildError(
+            _l(
+                "This child is already bound to the account %(phone)s. Ask that family member to unbind the child, or log in with that account.",
+                phone=child.account.phone_masked,
+            )
+        )
+    if child is not None and child.account_id == account.id:
+        raise ChildError(_l("This child is already in your list."))
+    if child is None:
+        child = Child(id_type=id_type, id_number=number)
+        session.add(child)
+    child.account = account
+    child.name = name
+    child.birth_date = birth_date
+    child.sex = sex
+    session.commit()
+    return child
+
+
+def own_child(session: Session, account: ParentAccount, child_id: int) -> Child | None:
+    """The child only if it is bound to this account, whatever id a URL carries."""
+    return session.scalar(select(Child).where(Child.id == child_id, Child.account_id == account.id))
+
+
+def unbind(session: Session, account: ParentAccount, child: Child) -> None:
+    """Release the child so another family member's account can bind it; its records stay."""
+    if child.account_id != account.id:
+        raise ChildError(_l("This child is not bound to your account."))
+    child.account_id = None
+    session.commit()

@@ -1,0 +1,143 @@
+"""Document storage: a local folder (default) or any S3-compatible store, behind one interface."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+# File kinds recognised from their first bytes, never from the name a browser sends.
+SIGNATURES = (
+    (b"\xff\xd8\xff", "jpeg", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"%PDF-", "pdf", "application/pdf"),
+)
+KEY = re.compile(r"[0-9a-f]{32}")
+
+
+class UploadError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Checked:
+    kind: str
+    content_type: str
+    size: int
+    sha256: str
+    file_name: str
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    for magic, kind, content_type in SIGNATURES:
+        if data.startswith(magic):
+            return kind, content_type
+    return None
+
+
+def check_upload(file_name: str, data: bytes, accepted_kinds: str, max_size_kb: int) -> Checked:
+    """Refuse an empty file, a name with a path, a kind the material does not accept, or one over its cap."""
+    name = (file_name or "").strip()
+    if not name or "/" in name or "\\" in name or name.startswith(".") or ".." in name or "\x00" in name:
+        raise UploadError(_l("The file name must be a plain name without folders."))
+    if not data:
+        raise UploadError(_l("The file is empty."))
+    if len(data) > max_size_kb * 1024:
+        raise UploadError(_l("The file is larger than %(n)d KB.", n=max_size_kb))
+    found = sniff(data)
+    accepted = {k.strip().lower() for k in accepted_kinds.split(",") if k.strip()}
+    if found is None or found[0] not in accepted:
+        raise UploadError(_l("Only these file kinds are accepted: %(kinds)s.", kinds=", ".join(sorted(accepted)).upper()))
+    return Checked(found[0], found[1], len(data), hashlib.sha256(data).hexdigest(), name[:255])
+
+
+def new_key() -> str:
+    return secrets.token_hex(16)
+
+
+class LocalStorage:
+    """Files in a folder, named by random keys; served only through a checked route."""
+
+    presigns = False
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        if not KEY.fullmatch(key):
+            raise ValueError("bad storage key")
+        return self.root / key[:2] / key
+
+    def save(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+
+class S3Storage:
+    """Objects in one bucket of an S3-compatible store; staff get short-lived presigned URLs."""
+
+    presigns = True
+
+    def __init__(self, bucket: str, endpoint_url: str | None, region: str, access_key: str | None, secret_key: str | None):
+        import boto3
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
+
+    def save(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError:
+            return False
+
+    def presigned_url(self, key: str, seconds: int = 60) -> str:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": "inline"},
+            ExpiresIn=seconds,
+        )
+
+
+def from_config(config) -> LocalStorage | S3Storage:
+    if config.get("STORAGE_BACKEND", "local") == "s3":
+        return S3Storage(
+            config["S3_BUCKET"],
+            config.get("S3_ENDPOINT_URL"),
+            config.get("S3_REGION", "us-east-1"),
+            config.get("S3_ACCESS_KEY_ID"),
+            config.get("S3_SECRET_ACCESS_KEY"),
+        )
+    return LocalStorage(config["STORAGE_LOCAL_DIR"])

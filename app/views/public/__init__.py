@@ -1,0 +1,81 @@
+"""The parents' public form: its own light templates, usable without JavaScript."""
+from __future__ import annotations
+
+import functools
+
+from flask_babel import get_locale
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+
+from app.extensions import db
+from app.models import ParentAccount
+from app.services.clock import local_now
+from app.services.ids import mask_id
+
+bp = Blueprint("public", __name__)
+SESSION_KEY = "parent_account_id"
+
+
+def now():
+    return local_now(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def storage():
+    return current_app.extensions["ruxue_storage"]
+
+
+@bp.before_app_request
+def load_parent():
+    account_id = session.get(SESSION_KEY)
+    g.parent = db.session.get(ParentAccount, account_id) if account_id else None
+
+
+@bp.app_context_processor
+def public_context():
+    from app.models import Message
+
+    unread = 0
+    parent = g.get("parent")
+    if parent is not None:
+        unread = db.session.query(Message).filter_by(account_id=parent.id, read_at=None).count()
+    return {"parent": parent, "unread": unread, "status_label": status_label, "step_label": step_label,
+            "mask": mask_id, "choice_label": choice_label, "get_locale": get_locale}
+
+
+def status_label(status: str):
+    from app.labels import CHOICES
+
+    return CHOICES["status"].get(status, status)
+
+
+def step_label(step: str):
+    from flask_babel import lazy_gettext as _l
+
+    from app.labels import CHOICES
+
+    names = {"channel": _l("Category"), "community": _l("Community"), "choices": _l("Schools"),
+             "materials": _l("Materials"), "preview": _l("Preview")}
+    return names.get(step) or CHOICES["section"].get(step, step)
+
+
+def choice_label(field, value):
+    return dict(field.choices).get(value, value) if field.choices else value
+
+
+def parent_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.get("parent") is None:
+            return redirect(url_for("public.signin", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def flash_error(message) -> None:
+    flash(str(message), "error")
+
+
+def register_public(app) -> None:
+    from app.views.public import account, apply, pages  # noqa: F401  (routes)
+
+    app.register_blueprint(bp)

@@ -1,0 +1,158 @@
+"""Logging in with a phone code, the family's children, consent and messages."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from sqlalchemy import select
+
+from app.extensions import db, limiter
+from app.labels import CHOICES
+from app.models import Message, Notice
+from app.services import applications, children, otp
+from app.views.public import SESSION_KEY, bp, flash_error, now, parent_required
+
+
+def _phone_key() -> str:
+    try:
+        return "otp-phone:" + otp.normalize_phone(request.form.get("phone", ""))
+    except otp.OtpError:
+        return "otp-phone:invalid"
+
+
+def _limit_exceeded():
+    return render_template("public/signin.html", phone=request.form.get("phone", ""), step="phone",
+                           error=_l("Too many requests; please try again later.")), 429
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["OTP_LIMIT_PER_PHONE"], key_func=_phone_key, methods=["POST"], on_breach=lambda _: _limit_exceeded())
+@limiter.limit(lambda: current_app.config["OTP_LIMIT_PER_ADDRESS"], key_func=get_remote_address, methods=["POST"], on_breach=lambda _: _limit_exceeded())
+def signin():
+    """Step 1: the phone number; a code is sent through the configured sender."""
+    if request.method == "GET":
+        return render_template("public/signin.html", phone="", step="phone", error=None)
+    try:
+        phone = otp.normalize_phone(request.form.get("phone", ""))
+        issued = otp.issue(db.session, current_app.config["SECRET_KEY"], phone, get_remote_address() or "", now())
+    except otp.OtpError as error:
+        return render_template("public/signin.html", phone=request.form.get("phone", ""), step="phone", error=error.message), 400
+    text = str(_l("Your Ruxue login code is %(code)s, valid for 5 minutes. Do not tell anyone.", code=issued.code))
+    current_app.extensions["ruxue_sms"].send(phone, text)
+    shown = issued.code if current_app.config.get("SHOW_OTP_ON_PAGE") else None
+    return render_template("public/signin.html", phone=phone, step="code", error=None, shown_code=shown,
+                           next=request.args.get("next", ""))
+
+
+@bp.route("/signin/code", methods=["POST"])
+def signin_code():
+    """Step 2: the code; the account is created on first login."""
+    phone = request.form.get("phone", "")
+    try:
+        phone = otp.normalize_phone(phone)
+        account = otp.verify(db.session, current_app.config["SECRET_KEY"], phone, request.form.get("code", ""), now())
+    except otp.OtpError as error:
+        return render_template("public/signin.html", phone=phone, step="code", error=error.message), 400
+    session.clear()
+    session[SESSION_KEY] = account.id
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/my") else url_for("public.my"))
+
+
+@bp.route("/signout", methods=["POST"])
+def signout():
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/my")
+@parent_required
+def my():
+    from app.services import eligibility
+
+    items = applications.account_applications(db.session, g.parent)
+    current = now()
+    open_now = [p for p in applications.open_periods(db.session, current) if eligibility.period_state(p, current) == "open"]
+    # each child is offered only the periods its age fits
+    offers = {c.id: [p for p in open_now if not eligibility.age_problems(p, c)] for c in g.parent.children}
+    return render_template("public/my.html", children=g.parent.children, applications=items, offers=offers,
+                           now=current, can_edit=applications.can_edit, can_withdraw=applications.can_withdraw)
+
+
+@bp.route("/my/children/add", methods=["GET", "POST"])
+@parent_required
+def add_child():
+    form = request.form
+    if request.method == "POST":
+        birth = None
+        if form.get("birth_date"):
+            try:
+                birth = dt.date.fromisoformat(form["birth_date"])
+            except ValueError:
+                birth = None
+        try:
+            children.add_child(db.session, g.parent, form.get("name", ""), form.get("id_type", ""),
+                               form.get("id_number", ""), birth, form.get("sex") or None, now().date())
+        except children.ChildError as error:
+            db.session.rollback()
+            return render_template("public/child_add.html", form=form, error=error.message, id_types=CHOICES["id_type"]), 400
+        flash(str(_l("The child was added.")), "ok")
+        return redirect(url_for("public.my"))
+    return render_template("public/child_add.html", form={}, error=None, id_types=CHOICES["id_type"])
+
+
+@bp.route("/my/children/<int:child_id>/unbind", methods=["POST"])
+@parent_required
+def unbind_child(child_id):
+    child = children.own_child(db.session, g.parent, child_id)
+    if child is None:
+        abort(404)
+    children.unbind(db.session, g.parent, child)
+    flash(str(_l("The child was unbound from this account.")), "ok")
+    return redirect(url_for("public.my"))
+
+
+def agreement() -> Notice | None:
+    return db.session.scalar(
+        select(Notice).where(Notice.kind == "agreement", Notice.published.is_(True)).order_by(Notice.position).limit(1)
+    )
+
+
+@bp.route("/my/consent", methods=["GET", "POST"])
+@parent_required
+def consent():
+    notice = agreement()
+    target = request.values.get("next", "")
+    if request.method == "POST":
+        if not request.form.get("agree"):
+            flash_error(_l("Tick the box to agree before you continue."))
+            return render_template("public/consent.html", notice=notice, next=target), 400
+        g.parent.consent_at = now()
+        g.parent.consent_notice_id = notice.id if notice else None
+        g.parent.consent_version = notice.version if notice else None
+        db.session.commit()
+        return redirect(target if target.startswith("/my") else url_for("public.my"))
+    return render_template("public/consent.html", notice=notice, next=target)
+
+
+def needs_consent(account) -> bool:
+    notice = agreement()
+    if notice is None:
+        return False
+    return account.consent_at is None or account.consent_notice_id != notice.id or account.consent_version != notice.version
+
+
+@bp.route("/my/messages")
+@parent_required
+def messages():
+    items = db.session.scalars(
+        select(Message).where(Message.account_id == g.parent.id).order_by(Message.created_at.desc(), Message.id.desc())
+    ).all()
+    unread_ids = [m.id for m in items if m.read_at is None]
+    page = render_template("public/messages.html", messages=items, unread_ids=set(unread_ids))
+    if unread_ids:
+        db.session.query(Message).filter(Message.id.in_(unread_ids)).update({Message.read_at: now()}, synchronize_session=False)
+        db.session.commit()
+    return page

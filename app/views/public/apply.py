@@ -1,0 +1,223 @@
+"""The application form, step by step; every step saves, so leaving and coming back resumes."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from app.extensions import db
+from app.labels import CHOICES
+from app.models import Attachment, Community, EnrollmentPeriod, Street
+from app.services import applications as apps
+from app.services import eligibility, uploads
+from app.services.sections import FIELDS, GUARDIAN_FIELDS, GUARDIAN_SLOTS, SectionError
+from app.storage import UploadError
+from app.views.public import bp, flash_error, now, parent_required, storage
+from app.views.public.account import needs_consent
+
+
+def _own(application_id: int):
+    application = apps.own_application(db.session, g.parent, application_id)
+    if application is None:
+        abort(404)
+    return application
+
+
+def _next_step(application, step: str) -> str:
+    names = apps.steps(application)
+    index = names.index(step) if step in names else -1
+    return names[min(index + 1, len(names) - 1)]
+
+
+def _go(application, step: str):
+    return redirect(url_for("public.step", application_id=application.id, step=step))
+
+
+@bp.route("/my/apply", methods=["POST"])
+@parent_required
+def start():
+    from app.services.children import own_child
+
+    child = own_child(db.session, g.parent, request.form.get("child_id", type=int) or 0)
+    period = db.session.get(EnrollmentPeriod, request.form.get("period_id", type=int) or 0)
+    if child is None or period is None:
+        flash_error(_l("Choose a child and an enrollment period."))
+        return redirect(url_for("public.my"))
+    if needs_consent(g.parent):
+        return redirect(url_for("public.consent", next=url_for("public.my")))
+    try:
+        application = apps.start(db.session, child, period, now())
+    except apps.ApplicationError as error:
+        db.session.rollback()
+        flash_error(error.message)
+        return redirect(url_for("public.my"))
+    return _go(application, "channel" if application.channel is None else "preview")
+
+
+@bp.route("/my/a/<int:application_id>/<step>", methods=["GET", "POST"])
+@parent_required
+def step(application_id, step):
+    application = _own(application_id)
+    if step not in apps.steps(application):
+        return _go(application, apps.steps(application)[-1])
+    if not apps.can_edit(application, now()):
+        return redirect(url_for("public.detail", application_id=application.id))
+    errors, error = {}, None
+    if request.method == "POST":
+        try:
+            _save_step(application, step)
+            return _go(application, _next_step(application, step))
+        except SectionError as problem:
+            db.session.rollback()
+            errors = problem.errors
+            error = _l("Please correct the marked fields.")
+        except (apps.ApplicationError, UploadError) as problem:
+            db.session.rollback()
+            error = problem.message
+    context = _step_context(application, step)
+    status = 400 if error else 200
+    return render_template(f"public/step_{_template(step)}.html", application=application, step=step,
+                           steps=apps.steps(application), errors=errors, error=error, form=request.form, **context), status
+
+
+def _template(step: str) -> str:
+    return step if step in ("channel", "community", "choices", "materials", "preview", "guardians") else "section"
+
+
+def _save_step(application, step: str) -> None:
+    form = request.form
+    if step == "channel":
+        apps.set_channel(db.session, application, form.get("channel_id", type=int) or 0)
+    elif step == "community":
+        apps.set_community(db.session, application, form.get("community_id", type=int))
+    elif step == "choices":
+        ids = [form.get(f"choice_{i}", type=int) for i in range(1, application.period.choice_count + 1)]
+        apps.set_choices(db.session, application, [i for i in ids if i])
+    elif step == "materials":
+        missing = [m for m in application.channel.materials if m.required
+                   and not apps.attachments_by_material(db.session, application).get(m.material_type_id)]
+        if missing:
+            raise apps.ApplicationError(_l("Upload “%(m)s”.", m=missing[0].material_type.name))
+    elif step != "preview":
+        apps.save_section(db.session, application, step, form, skip="skip" in form, today=now().date())
+
+
+def _step_context(application, step: str) -> dict:
+    if step == "channel":
+        return {}
+    if step == "community":
+        streets = db.session.scalars(select(Street).order_by(Street.code)).all()
+        return {"streets": [(s, db.session.scalars(select(Community).where(Community.street_id == s.id).order_by(Community.code)).all()) for s in streets]}
+    if step == "choices":
+        return {"offers": apps.offered_schools(db.session, application), "chosen": [c.school_id for c in application.choices]}
+    if step == "materials":
+        return {"uploaded": apps.attachments_by_material(db.session, application)}
+    if step == "preview":
+        token = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").dumps([application.id, now().isoformat()])
+        return {"missing": apps.missing(db.session, application), "token": token,
+                "uploaded": apps.attachments_by_material(db.session, application), "fields": FIELDS,
+                "guardian_fields": GUARDIAN_FIELDS, "section_labels": CHOICES["section"]}
+    if step == "guardians":
+        saved = (application.section_data or {}).get("guardians", {}).get("guardians", [])
+        return {"fields": GUARDIAN_FIELDS, "slots": range(GUARDIAN_SLOTS), "saved": saved, "configured": _configured(application, step)}
+    return {"fields": FIELDS.get(step, ()), "saved": (application.section_data or {}).get(step, {}),
+            "configured": _configured(application, step), "section_label": CHOICES["section"].get(step, step)}
+
+
+def _configured(application, step):
+    return next((s for s in application.channel.sections if s.section == step), None)
+
+
+@bp.route("/my/a/<int:application_id>/upload", methods=["POST"])
+@parent_required
+def upload(application_id):
+    application = _own(application_id)
+    if not apps.can_edit(application, now()):
+        abort(403)
+    file = request.files.get("file")
+    try:
+        if file is None:
+            raise UploadError(_l("Choose a file first."))
+        uploads.add_attachment(db.session, storage(), application, request.form.get("material_type_id", type=int) or 0,
+                               file.filename or "", file.read())
+        flash(str(_l("The file was uploaded.")), "ok")
+    except UploadError as error:
+        flash_error(error.message)
+        return redirect(url_for("public.step", application_id=application.id, step="materials")), 303
+    return redirect(url_for("public.step", application_id=application.id, step="materials"))
+
+
+@bp.route("/my/a/<int:application_id>/file/<int:attachment_id>/delete", methods=["POST"])
+@parent_required
+def delete_file(application_id, attachment_id):
+    application = _own(application_id)
+    if not apps.can_edit(application, now()):
+        abort(403)
+    try:
+        uploads.remove_attachment(db.session, storage(), application, attachment_id)
+    except UploadError:
+        abort(404)
+    return redirect(url_for("public.step", application_id=application.id, step="materials"))
+
+
+@bp.route("/my/a/<int:application_id>/file/<int:attachment_id>")
+@parent_required
+def own_file(application_id, attachment_id):
+    application = _own(application_id)
+    attachment = db.session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.application_id == application.id))
+    if attachment is None:
+        abort(404)
+    return Response(storage().read(attachment.storage_key), mimetype=attachment.content_type,
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/my/a/<int:application_id>/submit", methods=["POST"])
+@parent_required
+def submit(application_id):
+    application = _own(application_id)
+    previewed_at = None
+    try:
+        shown_id, shown_at = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").loads(request.form.get("token", ""))
+        if shown_id == application.id:
+            previewed_at = dt.datetime.fromisoformat(shown_at)
+    except (BadSignature, ValueError, TypeError):
+        previewed_at = None
+    try:
+        apps.submit(db.session, application, g.parent, now(), previewed_at)
+    except apps.ApplicationError as error:
+        db.session.rollback()
+        flash_error(error.message)
+        return redirect(url_for("public.step", application_id=application.id, step="preview"))
+    return redirect(url_for("public.detail", application_id=application.id, receipt=1))
+
+
+@bp.route("/my/a/<int:application_id>")
+@parent_required
+def detail(application_id):
+    from app.models import ApplicationEvent
+
+    application = _own(application_id)
+    events = db.session.scalars(
+        select(ApplicationEvent).where(ApplicationEvent.application_id == application.id).order_by(ApplicationEvent.at, ApplicationEvent.id)
+    ).all()
+    current = now()
+    return render_template("public/detail.html", application=application, events=events,
+                           receipt=request.args.get("receipt"), can_edit=apps.can_edit(application, current),
+                           can_withdraw=apps.can_withdraw(application, current),
+                           problems=eligibility.period_problems(application.period, current))
+
+
+@bp.route("/my/a/<int:application_id>/withdraw", methods=["POST"])
+@parent_required
+def withdraw(application_id):
+    application = _own(application_id)
+    try:
+        apps.withdraw(db.session, application, g.parent, now())
+        flash(str(_l("The application was withdrawn to a draft; submit it again before the deadline.")), "ok")
+    except apps.ApplicationError as error:
+        db.session.rollback()
+        flash_error(error.message)
+    return redirect(url_for("public.detail", application_id=application.id))

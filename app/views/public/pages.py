@@ -1,0 +1,74 @@
+"""Pages anyone can read before logging in: notices, periods, categories, catchment lookup."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import abort, current_app, redirect, render_template, request, session
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Catchment, Community, District, EnrollmentPeriod, Notice, School, Street
+from app.services import eligibility
+from app.services.applications import open_periods
+from app.views.public import bp, now
+
+
+@bp.route("/")
+def home():
+    notices = db.session.scalars(
+        select(Notice).where(Notice.published.is_(True), Notice.kind != "agreement").order_by(Notice.position)
+    ).all()
+    current = now()
+    periods = [(p, eligibility.period_state(p, current)) for p in open_periods(db.session, current)]
+    return render_template("public/home.html", notices=notices, periods=periods)
+
+
+@bp.route("/notice/<int:notice_id>")
+def notice(notice_id):
+    item = db.session.get(Notice, notice_id)
+    if item is None or not item.published:
+        abort(404)
+    return render_template("public/notice.html", notice=item)
+
+
+@bp.route("/period/<int:period_id>")
+def period(period_id):
+    item = db.session.get(EnrollmentPeriod, period_id)
+    if item is None:
+        abort(404)
+    return render_template("public/period.html", period=item, state=eligibility.period_state(item, now()))
+
+
+@bp.route("/lookup")
+def lookup():
+    """District → street → community → the schools whose zone includes it, step by step without JS."""
+    districts = db.session.scalars(select(District).order_by(District.code)).all()
+    district = db.session.get(District, request.args.get("district", type=int) or 0)
+    if district is None and len(districts) == 1:
+        district = districts[0]
+    streets = db.session.scalars(select(Street).where(Street.district_id == district.id).order_by(Street.code)).all() if district else []
+    street = db.session.get(Street, request.args.get("street", type=int) or 0)
+    if street is not None and (district is None or street.district_id != district.id):
+        street = None
+    communities = db.session.scalars(select(Community).where(Community.street_id == street.id).order_by(Community.code)).all() if street else []
+    community = db.session.get(Community, request.args.get("community", type=int) or 0)
+    if community is not None and (street is None or community.street_id != street.id):
+        community = None
+    zones = []
+    if community is not None:
+        zones = db.session.execute(
+            select(School, Catchment.kind).join(Catchment, Catchment.school_id == School.id)
+            .where(Catchment.community_id == community.id).order_by(School.code)
+        ).all()
+    return render_template(
+        "public/lookup.html", districts=districts, district=district, streets=streets, street=street,
+        communities=communities, community=community, zones=zones,
+    )
+
+
+@bp.route("/language/<code>")
+def language(code):
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+    # only the path of the referring page: never a redirect to another host
+    return redirect(urlparse(request.referrer or "/").path or "/")
