@@ -10,10 +10,20 @@ def create_app(config=None) -> Flask:
     """Build the app: bind extensions, register views and commands. Nothing runs on import."""
     from config import Config, load_config
 
+    from app.cli import register_commands
     from app.extensions import appbuilder, csrf, db, limiter, migrate
+    from app.services.sms import load_sender
+    from app.storage import from_config
+    from app.views import register_views
+    from app.views.index import RuxueIndexView
+    from app.views.public import register_public
+    from app.views.storage_admin import register_storage_admin
+
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config or Config))
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
+    app.extensions["ruxue_sms"] = load_sender(app.config["SMS_SENDER"])
+    app.extensions["ruxue_storage"] = from_config(app.config)
 
     db.init_app(app)
     # migrations/env.py points Alembic at FAB's Model.metadata, which our tables share.
@@ -22,25 +32,11 @@ def create_app(config=None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     with app.app_context():
-        from app.views import register_views
-        from app.views.index import RuxueIndexView
-
         appbuilder.indexview = RuxueIndexView
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
-        from app.views.public import register_public
-
         register_public(app)
-
-    from app.services.sms import load_sender
-
-    app.extensions["ruxue_sms"] = load_sender(app.config["SMS_SENDER"])
-    from app.storage import from_config
-
-    app.extensions["ruxue_storage"] = from_config(app.config)
-
-    from app.cli import register_commands
-
+        register_storage_admin(app, str(_root() / "translations"))
     register_commands(app)
     return app
 

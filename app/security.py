@@ -14,6 +14,7 @@ ALL_SCHOOLS = "all_schools"  # sees applications of every school, not only assig
 FULL_ID = "full_id"  # may read unmasked ID numbers
 IMPORT = "import"
 EXPORT = "export"
+BROWSE = "browse"
 MENU_ACCESS = "menu_access"
 
 # Resources
@@ -32,6 +33,7 @@ COUNTY_SETUP = "CountySetup"  # the import / export page
 APPLICATIONS = ("Application", "ApplicationChoice", "Attachment", "ApplicationEvent")
 FAMILIES = ("ParentAccount", "Child", "Guardian", "Message")
 APPLICATION = "Application"
+STORAGE = "Storage"  # the document storage browser
 
 # Menu categories and items (menu_access is granted on these names)
 MENU_PLACES = "Places and schools"
@@ -48,6 +50,7 @@ MENU_ITEMS = {
         "Material types",
         "Notices",
         "County import and export",
+        "Document storage",
     ),
     MENU_APPLICATIONS: ("Applications", "Application events", "Attachments"),
     MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools"),
@@ -115,6 +118,7 @@ ROLES: dict[str, list[list[str]]] = {
     ADMIN: [[".*", ".*"]],
     COUNTY_IT: [
         _grant(SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
+        _grant([STORAGE], [BROWSE]),
         _grant(APPLICATIONS + FAMILIES, [READ]),
         _grant([APPLICATION], [ALL_SCHOOLS]),
         _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),

@@ -70,7 +70,17 @@ def refresh(check_only: bool = False) -> list[str]:
     return problems
 
 
+def copy_flask_admin_zh() -> None:
+    """Flask-Admin (the storage browser) ships zh as zh_Hans_CN; Ruxue's locale is plain zh."""
+    source = _package("flask_admin") / "translations/zh_Hans_CN/LC_MESSAGES/admin.po"
+    catalog = read_po(source.open("rb"))
+    target = ROOT / "translations/zh/LC_MESSAGES/admin.mo"
+    with target.open("wb") as f:
+        write_mo(f, catalog)
+
+
 if __name__ == "__main__":
+    copy_flask_admin_zh()
     missing = refresh()
     print("\n".join(missing) or "catalogues complete")
     sys.exit(1 if missing else 0)

@@ -34,8 +34,11 @@ def app(tmp_path_factory):
         from app.extensions import appbuilder, db
         from app.services import demo
 
+        from app.services.clock import local_now
+
         upgrade()
         demo.load_county(db.session, "shimen")
+        demo.open_periods_now(db.session, local_now())
         demo.create_staff(appbuilder.sm, db.session, PASSWORD)
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
         demo.make_applications(db.session, 120, reviewer.id, seed=7)
@@ -97,12 +100,12 @@ def db_session(engine):
         session.rollback()
 
 
-def csrf_token(client) -> str:
-    """The CSRF token of the client's session (fetched from the login page before logging in)."""
+def csrf_token(client, page: str = "/login/") -> str:
+    """The CSRF token of the client's session (fetched from a page with a form)."""
     if getattr(client, "csrf", None):
         return client.csrf
-    html = client.get("/login/").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    html = client.get(page).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     client.csrf = match.group(1) if match else ""  # no token: the app runs without CSRF
     return client.csrf
 
@@ -144,6 +147,34 @@ def bureau_client(app):
 @pytest.fixture(scope="session")
 def school_client(app):
     return _client(app, SCHOOL_REVIEWER)
+
+
+def new_phone() -> str:
+    """A fresh mobile number (random: pytest imports this module twice, so no shared counter)."""
+    import secrets
+
+    return f"139{secrets.randbelow(10**8):08d}"
+
+
+def parent_login(app, phone: str | None = None):
+    """A test client logged in as a parent through the real phone-code flow."""
+    client = app.test_client()
+    phone = phone or new_phone()
+    token = csrf_token(client)
+    response = client.post("/signin", data={"phone": phone, "csrf_token": token})
+    assert response.status_code == 200, re.findall(r"(?s)<main>(.*)</main>", response.get_data(as_text=True))
+    code = re.search(r"(\d{6})", app.extensions["ruxue_sms"].last_to(phone)).group(1)
+    response = client.post("/signin/code", data={"phone": phone, "code": code, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    client.phone = phone
+    client.csrf = None  # logging in starts a new session, with a new token
+    csrf_token(client, "/my/children/add")
+    return client
+
+
+@pytest.fixture
+def parent(app):
+    return parent_login(app)
 
 
 @pytest.fixture(scope="session")

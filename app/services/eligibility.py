@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +21,17 @@ def period_state(period: EnrollmentPeriod, now: dt.datetime) -> str:
     return "open"
 
 
+def _when(value: dt.datetime) -> str:
+    # Period times are the county's wall-clock time; flask-babel would shift naive times as UTC.
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
 def period_problems(period: EnrollmentPeriod, now: dt.datetime) -> list:
     state = period_state(period, now)
     if state == "upcoming":
-        return [_l("This period opens at %(t)s.", t=format_datetime(period.opens_at, "yyyy-MM-dd HH:mm"))]
+        return [_l("This period opens at %(t)s.", t=_when(period.opens_at))]
     if state == "closed":
-        return [_l("This period closed at %(t)s.", t=format_datetime(period.closes_at, "yyyy-MM-dd HH:mm"))]
+        return [_l("This period closed at %(t)s.", t=_when(period.closes_at))]
     return []
 
 
@@ -38,14 +42,14 @@ def age_problems(period: EnrollmentPeriod, child: Child, school: School | None =
         return [_l("The child's birth date is missing.")]
     problems = []
     if period.birth_to and birth > period.birth_to:
-        problems.append(_l("Too young: children born on or before %(d)s may apply in this period.", d=format_date(period.birth_to, "yyyy-MM-dd")))
+        problems.append(_l("Too young: children born on or before %(d)s may apply in this period.", d=period.birth_to.isoformat()))
     if period.birth_from and birth < period.birth_from:
-        problems.append(_l("Too old: children born on or after %(d)s may apply in this period; check the ID number.", d=format_date(period.birth_from, "yyyy-MM-dd")))
+        problems.append(_l("Too old: children born on or after %(d)s may apply in this period; check the ID number.", d=period.birth_from.isoformat()))
     if school is not None and period.entry_kind == "underage":
         if not school.accepts_underage:
             problems.append(_l("%(school)s does not take underage children.", school=school.name))
         elif school.underage_birth_cutoff and birth > school.underage_birth_cutoff:
-            problems.append(_l("Too young for %(school)s: it takes underage children born on or before %(d)s.", school=school.name, d=format_date(school.underage_birth_cutoff, "yyyy-MM-dd")))
+            problems.append(_l("Too young for %(school)s: it takes underage children born on or before %(d)s.", school=school.name, d=school.underage_birth_cutoff.isoformat()))
     return problems
 
 

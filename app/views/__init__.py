@@ -37,6 +37,16 @@ def register_views(appbuilder) -> None:
     add(setup.NoticeModelView, "Notices", _l("Notices"), "fa-bullhorn", *setup_menu)
     add(county.CountySetupView, "County import and export", _l("County import and export"), "fa-upload", *setup_menu)
 
+    appbuilder.add_link(
+        "Document storage",
+        href="/storage/files/",
+        label=_l("Document storage"),
+        icon="fa-folder-open",
+        category=setup_menu[0],
+        category_label=setup_menu[1],
+        category_icon=setup_menu[2],
+    )
+
     apps_menu = (s.MENU_APPLICATIONS, _l("Applications"), "fa-inbox")
     add(applications.ApplicationModelView, "Applications", _l("Applications"), "fa-file-text", *apps_menu)
     add(applications.ApplicationEventModelView, "Application events", _l("Application events"), "fa-history", *apps_menu)

@@ -1,0 +1,73 @@
+"""The county IT storage browser: Flask-Admin's file admin, for this one job only.
+
+FAB has no file browser; Flask-Admin's serves local folders and S3 buckets alike. Access is a
+FAB permission (can_browse on Storage), so roles stay data in app/security.py.
+"""
+from __future__ import annotations
+
+from flask import abort
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.fileadmin import FileAdmin
+from flask_admin.contrib.fileadmin.s3 import S3FileAdmin
+
+from app import security
+
+
+def _allowed() -> bool:
+    from app.extensions import appbuilder
+
+    return appbuilder.sm.has_access("can_" + security.BROWSE, security.STORAGE)
+
+
+class _ReadOnly:
+    """Children's documents: look and download, never change from here."""
+
+    can_upload = False
+    can_delete = False
+    can_delete_dirs = False
+    can_mkdir = False
+    can_rename = False
+    can_download = True
+
+    def is_accessible(self):
+        return _allowed()
+
+    def inaccessible_callback(self, name, **kwargs):
+        abort(403)
+
+
+class LocalStorageAdmin(_ReadOnly, FileAdmin):
+    """Browse the local upload folder."""
+
+
+class S3StorageAdmin(_ReadOnly, S3FileAdmin):
+    """Browse the S3 bucket."""
+
+
+class StorageIndexView(AdminIndexView):
+    """Flask-Admin's landing page, sent straight to the file list."""
+
+    @expose("/")
+    def index(self):
+        from flask import redirect, url_for
+
+        if not _allowed():
+            abort(403)
+        return redirect(url_for("storage_files.index_view"))
+
+
+def register_storage_admin(app, translations_path: str) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    admin = Admin(app, name=str(_l("Document storage")), url="/storage", endpoint="storage_admin",
+                  index_view=StorageIndexView(url="/storage", endpoint="storage_admin"),
+                  translations_path=translations_path)
+    store = app.extensions["ruxue_storage"]
+    if getattr(store, "presigns", False):
+        view = S3StorageAdmin(store.client, store.bucket, name=str(_l("Files")), endpoint="storage_files", url="/storage/files")
+    else:
+        import os
+
+        os.makedirs(store.root, exist_ok=True)
+        view = LocalStorageAdmin(str(store.root), name=str(_l("Files")), endpoint="storage_files", url="/storage/files")
+    admin.add_view(view)

@@ -1,0 +1,89 @@
+"""Fill in an application over HTTP, step by step, as the form posts it."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from itertools import count
+
+from app.services.ids import make_resident_id
+from app.services.sections import FIELDS
+from tests.conftest import csrf_token
+from tests.parent_flow import tiny_png
+
+_sequence = count(500)
+
+
+def next_id(birth: dt.date, area: str = "430726") -> str:
+    return make_resident_id(area, birth, next(_sequence))
+
+
+def post(client, url, data=None, **kwargs):
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+def add_child(client, birth=dt.date(2020, 3, 1), name="张小花", number=None):
+    number = number or next_id(birth)
+    response = post(client, "/my/children/add", {"name": name, "id_type": "resident_id", "id_number": number})
+    return response, number
+
+
+def consent(client):
+    return post(client, "/my/consent", {"agree": "1"})
+
+
+def start(client, child_id, period_id):
+    return post(client, "/my/apply", {"child_id": child_id, "period_id": period_id})
+
+
+def section_values(section: str) -> dict:
+    values = {}
+    for field in FIELDS[section]:
+        if field.kind == "date":
+            values[field.key] = "2030-01-01" if field.key == "valid_until" else "2019-05-01"
+        elif field.kind == "int":
+            values[field.key] = "12"
+        elif field.kind == "choice":
+            values[field.key] = field.choices[0][0]
+        elif field.kind == "id":
+            values[field.key] = next_id(dt.date(2015, 1, 1))
+        else:
+            values[field.key] = "测试"
+    return values
+
+
+GUARDIAN = {"g0_relation": "mother", "g0_name": "刘芳", "g0_phone": "13912340000"}
+
+
+def fill(client, application, school_ids: list[int], community_id: int, channel_id: int | None = None):
+    """Every step up to the preview; returns the preview page's submit token."""
+    base = f"/my/a/{application.id}"
+    channel = next(c for c in application.period.channels if c.id == channel_id) if channel_id else application.period.channels[0]
+    assert post(client, f"{base}/channel", {"channel_id": channel.id}).status_code == 302
+    assert post(client, f"{base}/community", {"community_id": community_id}).status_code == 302
+    choices = {f"choice_{i + 1}": s for i, s in enumerate(school_ids)}
+    response = post(client, f"{base}/choices", choices)
+    assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    for section in [s.section for s in channel.sections]:
+        data = {**GUARDIAN, "g0_id_number": next_id(dt.date(1990, 2, 2))} if section == "guardians" else section_values(section)
+        response = post(client, f"{base}/{section}", data)
+        assert response.status_code == 302, (section, response.get_data(as_text=True)[-1500:])
+    for material in channel.materials:
+        upload(client, application, material.material_type_id)
+    html = client.get(f"{base}/preview").get_data(as_text=True)
+    match = re.search(r'name="token" value="([^"]+)"', html)
+    assert match, html[-2000:]
+    return match.group(1)
+
+
+def upload(client, application, material_type_id, data=None, name="proof.png"):
+    return post(
+        client,
+        f"/my/a/{application.id}/upload",
+        {"material_type_id": material_type_id, "file": (io.BytesIO(tiny_png() if data is None else data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def submit(client, application, token):
+    return post(client, f"/my/a/{application.id}/submit", {"token": token})
