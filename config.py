@@ -44,7 +44,7 @@ class Config:
 
     APP_NAME = os.environ.get("RUXUE_APP_NAME", "入学 Ruxue")
     APP_THEME = ""
-    FAB_BASE_TEMPLATE = "admin/base.html"
+    FAB_BASE_TEMPLATE = "staff/base.html"
     # Alembic owns the schema: FAB must not create tables or write permission rows at start-up.
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False

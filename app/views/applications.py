@@ -63,6 +63,24 @@ class AttachmentModelView(ReadOnlyModelView):
     search_columns = ["material_type", "content_type", "uploaded_at"]
     order_columns = ["uploaded_at", "size"]
     base_order = ("uploaded_at", "desc")
+    method_permission_name = {**ReadOnlyModelView.method_permission_name, "file": security.READ}
+
+    @expose("/file/<int:pk>")
+    @has_access
+    def file(self, pk):
+        """The file itself, only within the reviewer's scope; S3 answers with a 60-second link."""
+        attachment = self.datamodel.get(pk, self._base_filters)
+        if attachment is None:
+            abort(404)
+        store = current_app.extensions["ruxue_storage"]
+        if store.presigns:
+            return redirect(store.presigned_url(attachment.storage_key, seconds=60))
+        return Response(
+            store.read(attachment.storage_key),
+            mimetype=attachment.content_type,
+            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+                     "Content-Disposition": "inline"},
+        )
 
 
 class ApplicationModelView(ReadOnlyModelView):

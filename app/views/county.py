@@ -60,7 +60,7 @@ class CountySetupView(BaseView):
 
     def _page(self, errors=None, report=None):
         return self.render_template(
-            "admin/county.html",
+            "staff/county.html",
             errors=errors,
             report=report,
             table_label=lambda name: county_schema.TABLE_BY_NAME[name].label,

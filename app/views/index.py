@@ -6,4 +6,4 @@ class RuxueIndexView(IndexView):
     """Admin landing page with a short orientation for staff."""
 
     route_base = "/admin"
-    index_template = "admin/index.html"
+    index_template = "staff/index.html"

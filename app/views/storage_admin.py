@@ -10,6 +10,8 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.fileadmin import FileAdmin
 from flask_admin.contrib.fileadmin.s3 import S3FileAdmin
 
+from flask_babel import lazy_gettext as _l
+
 from app import security
 
 
@@ -28,6 +30,7 @@ class _ReadOnly:
     can_mkdir = False
     can_rename = False
     can_download = True
+    column_labels = {"name": _l("File name"), "size": _l("Size (bytes)"), "date": _l("Uploaded")}
 
     def is_accessible(self):
         return _allowed()
@@ -57,17 +60,18 @@ class StorageIndexView(AdminIndexView):
 
 
 def register_storage_admin(app, translations_path: str) -> None:
-    from flask_babel import lazy_gettext as _l
+    from flask_admin.menu import MenuLink
 
-    admin = Admin(app, name=str(_l("Document storage")), url="/storage", endpoint="storage_admin",
+    admin = Admin(app, name=_l("Document storage"), url="/storage", endpoint="storage_admin",
                   index_view=StorageIndexView(url="/storage", endpoint="storage_admin"),
                   translations_path=translations_path)
     store = app.extensions["ruxue_storage"]
     if getattr(store, "presigns", False):
-        view = S3StorageAdmin(store.client, store.bucket, name=str(_l("Files")), endpoint="storage_files", url="/storage/files")
+        view = S3StorageAdmin(store.client, store.bucket, name=_l("Files"), endpoint="storage_files", url="/storage/files")
     else:
         import os
 
         os.makedirs(store.root, exist_ok=True)
-        view = LocalStorageAdmin(str(store.root), name=str(_l("Files")), endpoint="storage_files", url="/storage/files")
+        view = LocalStorageAdmin(str(store.root), name=_l("Files"), endpoint="storage_files", url="/storage/files")
     admin.add_view(view)
+    admin.add_link(MenuLink(name=_l("Back to the admin panel"), url="/admin/"))
