@@ -111,3 +111,32 @@ def test_form_validation_message_in_chinese(county_it_client, db_session):
     assert response.status_code == 200
     assert "不能小于 0。" in response.get_data(as_text=True)
     assert db_session.query(School).filter_by(code="NEG-1").count() == 0
+
+
+def test_zh_public_pages_show_no_english_words(app, db_session):
+    from sqlalchemy import select
+
+    from app.models import Child, EnrollmentPeriod
+    from tests.conftest import parent_login
+    from tests.public_helpers import add_child, consent, start
+
+    parent = parent_login(app)
+    _, number = add_child(parent)
+    consent(parent)
+    child = db_session.scalar(select(Child).where(Child.id_number == number))
+    period = db_session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-P1"))
+    location = start(parent, child.id, period.id).headers["Location"]
+    application_id = location.split("/")[3]
+    from tests.public_helpers import post
+
+    post(parent, f"/my/a/{application_id}/channel", {"channel_id": period.channels[0].id})
+    pages = ["/", "/lookup?district=1&street=1&community=1", "/period/1", "/notice/1", "/my", "/my/messages",
+             "/my/children/add", "/my/consent", f"/my/a/{application_id}"]
+    pages += [f"/my/a/{application_id}/{step}" for step in
+              ("channel", "community", "choices", "basic", "guardians", "household", "property", "materials", "preview")]
+    for path in pages:
+        response = parent.get(path)
+        assert response.status_code == 200, path
+        assert _english_text(response.get_data(as_text=True)) == [], path
+    anonymous = app.test_client()
+    assert _english_text(anonymous.get("/signin").get_data(as_text=True)) == []

@@ -315,3 +315,17 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(app, parent, db_session, 
     assert db_session.query(Attachment).filter_by(application_id=application.id).count() == 0
     after = sorted(p.name for p in store.root.rglob("*") if p.is_file()) if store.root.exists() else []
     assert after == before
+
+
+def test_leaving_and_coming_back_resumes_the_draft(parent, db_session):
+    application = _started(parent, db_session)
+    post(parent, f"/my/a/{application.id}/channel", {"channel_id": application.period.channels[1].id})
+    post(parent, f"/my/a/{application.id}/community", {"community_id": _community(db_session).id})
+    again = start(parent, application.child_id, application.period_id)
+    assert again.headers["Location"].endswith(f"/my/a/{application.id}/preview")
+    db_session.expire_all()
+    resumed = db_session.get(Application, application.id)
+    assert resumed.channel_id == application.period.channels[1].id and resumed.community.name == "宝塔社区"
+    assert db_session.query(Application).filter_by(child_id=application.child_id).count() == 1
+    page = parent.get(f"/my/a/{application.id}/community").get_data(as_text=True)
+    assert f'value="{resumed.community_id}" selected' in page

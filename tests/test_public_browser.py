@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from tests.parent_flow import ARTIFACTS
 from tests.test_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -86,3 +87,121 @@ def test_parent_main_flow(county_server, fresh_app, phone_page, county, area, pe
     phone_page.goto(base + "/my")
     assert application.number in phone_page.inner_text("main")
     flow.shot("my-list")
+
+
+def _new_page(browser, **options):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", **options)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    return page
+
+
+def _apply_shimen(flow, birth=dt.date(2020, 4, 4), sequence=401, javascript=True):
+    flow.login(f"1370000{sequence:04d}")
+    flow.add_child("赵小北", birth, sequence)
+    flow.start("2026年城区小学一年级新生入学")
+    steps = flow.fill_steps(channel="有户有房", community="宝塔社区")
+    flow.submit(javascript=javascript)
+    return steps
+
+
+def test_whole_flow_without_javascript(county_server, fresh_app, browser):
+    from app.extensions import db
+    from app.models import Application
+    from tests.parent_flow import ParentFlow
+
+    base = county_server("shimen")
+    page = _new_page(browser, java_script_enabled=False)
+    flow = ParentFlow(page, base, "shimen-nojs", fresh_app.extensions["ruxue_sms"])
+    _apply_shimen(flow, javascript=False)
+    application = db.session.scalar(select(Application).order_by(Application.id.desc()))
+    assert application.status == "submitted" and application.number in page.inner_text("main")
+
+
+def test_return_edit_resubmit_and_the_parent_sees_the_reason(county_server, fresh_app, browser):
+    from app.extensions import db
+    from app.models import Application
+    from app.services import workflow
+    from tests.parent_flow import ParentFlow
+
+    base = county_server("shimen")
+    page = _new_page(browser)
+    flow = ParentFlow(page, base, "shimen-return", fresh_app.extensions["ruxue_sms"])
+    _apply_shimen(flow, sequence=402)
+    application = db.session.scalar(select(Application).order_by(Application.id.desc()))
+    workflow.transition(db.session, application, "start_review")
+    workflow.transition(db.session, application, "return", reason="出生证明照片不清晰，请重新上传。")
+    db.session.commit()
+    page.goto(f"{base}/my/messages")
+    assert "报名被退回" in page.inner_text("main")
+    page.goto(f"{base}/my/a/{application.id}")
+    assert "出生证明照片不清晰，请重新上传。" in page.inner_text("main")
+    flow.shot("returned")
+    page.click("text=修改信息")
+    page.goto(f"{base}/my/a/{application.id}/basic")
+    page.fill("#former_name", "赵北北")
+    page.click("main form button >> nth=0")
+    page.goto(f"{base}/my/a/{application.id}/preview")
+    flow.submit()
+    db.session.expire_all()
+    application = db.session.get(Application, application.id)
+    assert application.status == "submitted" and application.child.former_name == "赵北北"
+
+
+def test_withdrawal_in_taojiang(county_server, fresh_app, browser):
+    from app.extensions import db
+    from app.models import Application
+    from tests.parent_flow import ParentFlow
+
+    base = county_server("taojiang")
+    page = _new_page(browser)
+    flow = ParentFlow(page, base, "taojiang-withdraw", fresh_app.extensions["ruxue_sms"], "430922")
+    flow.login("13700002222")
+    flow.add_child("周小满", dt.date(2020, 2, 2), 403)
+    flow.start("桃花江镇小学一年级新生报名")
+    flow.fill_steps(channel="县城区常住户籍学生", community="桃花江社区")
+    flow.submit()
+    page.click("text=撤回报名（剩余 2/2 次）")
+    flow.shot("withdrawn")
+    application = db.session.scalar(select(Application).order_by(Application.id.desc()))
+    assert (application.status, application.withdrawal_count) == ("draft", 1)
+    assert "报名已撤回为草稿" in page.inner_text("main")
+
+
+def test_every_page_within_budget_and_readable_at_200_percent(county_server, fresh_app, browser):
+    """100 KB and 6 requests per page; at 200% zoom (a 195-px-wide layout) nothing scrolls sideways."""
+    from app.extensions import db
+    from app.models import Application
+    from tests.parent_flow import ParentFlow
+
+    base = county_server("shimen")
+    page = _new_page(browser)
+    flow = ParentFlow(page, base, "shimen-budget", fresh_app.extensions["ruxue_sms"])
+    steps = _apply_shimen(flow, sequence=404)
+    application = db.session.scalar(select(Application).order_by(Application.id.desc()))
+    paths = ["/", "/lookup?district=1&street=1&community=1", "/period/1", "/notice/1", "/my", "/my/messages",
+             "/my/children/add", f"/my/a/{application.id}"] + [f"/my/a/{application.id}/{s}" for s in steps]
+    paths.append("/signin")
+    zoomed = page.context.browser.new_context(viewport={"width": 195, "height": 422}, locale="zh-CN",
+                                              storage_state=page.context.storage_state()).new_page()
+    sizes: list[int] = []
+    page.on("response", lambda r: sizes.append(len(r.body()) if r.status < 300 else 0))
+    for path in paths:
+        sizes.clear()
+        page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+        assert len(sizes) <= 6, (path, len(sizes))
+        assert sum(sizes) <= 100 * 1024, (path, sum(sizes))
+        zoomed.goto(base + path)
+        wide = zoomed.evaluate(WIDER_THAN_SCREEN)
+        assert wide == [], (path, wide)
+    zoomed.goto(base + "/my")
+    zoomed.screenshot(path=str(ARTIFACTS / "parent-zoom-200-my.png"), full_page=True)
+
+
+WIDER_THAN_SCREEN = """() => {
+  const limit = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > limit + 0.5)
+    .map(e => e.tagName + (e.id ? '#' + e.id : '') + ':' + Math.round(e.getBoundingClientRect().right));
+}"""

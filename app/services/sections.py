@@ -94,7 +94,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 }
 GUARDIAN_FIELDS = (
     Field("relation", _l("Relation"), kind="choice", choices=(("father", _l("Father")), ("mother", _l("Mother")), ("other", _l("Other guardian")))),
-    Field("name", _l("Name")),
+    Field("name", _l("Full name")),
     Field("id_number", _l("ID number"), kind="id"),
     Field("phone", _l("Phone"), kind="phone"),
     Field("household_address", _l("Household address"), required=False),
