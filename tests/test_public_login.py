@@ -136,6 +136,8 @@ def test_before_login_pages(anon_client, db_session):
     home = anon_client.get("/").get_data(as_text=True)
     assert "石门县2026年城区义务教育学校招生报名须知" in home
     assert "2026年城区小学一年级新生入学" in home
+    private = home.index("民办学校报名入口")  # private schools have their own entrance
+    assert "澧澜学校" in home[private:] and "澧澜学校" not in home[:private]
     period = anon_client.get("/period/1").get_data(as_text=True)
     assert "有户有房" in period and "户籍和法定监护人房产均在招生片区内" in period
     community = db_session.query(Community).filter_by(name="宝塔社区").one()
