@@ -9,6 +9,8 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from app.errors import UserError
+
 # File kinds recognised from their first bytes, never from the name a browser sends.
 SIGNATURES = (
     (b"\xff\xd8\xff", "jpeg", "image/jpeg"),
@@ -18,10 +20,8 @@ SIGNATURES = (
 KEY = re.compile(r"[0-9a-f]{32}")
 
 
-class UploadError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class UploadError(UserError):
+    """A rule refused the input; ``message`` says why."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests.parent_flow import ARTIFACTS
-from tests.test_browser import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,16 +40,6 @@ def county_server(fresh_app):
     yield start
     for server in started:
         server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import UserError
 from app.models import (
     Application,
     ApplicationChoice,
@@ -26,10 +27,8 @@ from app.services.numbers import next_application_number
 from app.services.sections import clean_section
 
 
-class ApplicationError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class ApplicationError(UserError):
+    """A rule refused the input; ``message`` says why."""
 
 
 @dataclass(frozen=True)

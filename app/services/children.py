@@ -7,14 +7,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import UserError
 from app.models import ID_TYPES, Child, ParentAccount
 from app.services.ids import IdNumberError, parse_resident_id
 
 
-class ChildError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class ChildError(UserError):
+    """A rule refused the input; ``message`` says why."""
 
 
 def add_child(

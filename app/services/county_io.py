@@ -19,7 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.labels import CHOICES
-from app.services.county_schema import FORMAT, TABLE_BY_NAME, TABLES, Col, Table, cell_value, natural_key
+from app.services.county_schema import (
+    FORMAT,
+    TABLE_BY_NAME,
+    TABLES,
+    Col,
+    Table,
+    cell_value,
+    natural_key,
+)
 
 _TRUE = {"1", "true", "yes", "y", "是", "对", "√"}
 _FALSE = {"0", "false", "no", "n", "否", "不", "×", ""}

@@ -62,7 +62,12 @@ def load_county(session: Session, county: str) -> county_io.ImportReport:
 
 def create_staff(sm, session: Session, password: str | None) -> list[tuple[str, str, str]]:
     from app.security import ADMIN, BUREAU_REVIEWER, COUNTY_IT, SCHOOL_REVIEWER
-    from app.services.staff import assign_reviewer, create_staff_user, ensure_roles, random_password
+    from app.services.staff import (
+        assign_reviewer,
+        create_staff_user,
+        ensure_roles,
+        random_password,
+    )
 
     ensure_roles(sm)
     made = []

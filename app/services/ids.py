@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from stdnum.cn import ric
 
+from app.errors import UserError
+
 # First two digits of a mainland resident ID: the province-level division (GB/T 2260).
 PROVINCE_CODES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
@@ -14,12 +16,8 @@ PROVINCE_CODES = frozenset(
 )
 
 
-class IdNumberError(ValueError):
+class IdNumberError(UserError):
     """A resident ID is wrong; ``message`` says which part, in the user's language."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import UserError
 from app.models import OtpCode, ParentAccount
 
 PHONE = re.compile(r"1[3-9]\d{9}")
@@ -20,10 +21,8 @@ RESEND_AFTER = dt.timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 
 
-class OtpError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class OtpError(UserError):
+    """A rule refused the input; ``message`` says why."""
 
 
 @dataclass(frozen=True)

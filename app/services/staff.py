@@ -6,7 +6,6 @@ import secrets
 from flask import current_app
 
 
-
 def ensure_roles(sm) -> None:
     """Create the rows for every role named in FAB_ROLES, plus Public; permissions stay in config."""
     for name in list(current_app.config["FAB_ROLES"]) + [sm.auth_role_public]:

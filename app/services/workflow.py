@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from app.errors import UserError
 from app.models import Application, ApplicationEvent
 from app.services import notifications
 
@@ -36,10 +37,8 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-class TransitionError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class TransitionError(UserError):
+    """A rule refused the input; ``message`` says why."""
 
 
 def transition(
