@@ -22,6 +22,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(config or Config))
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
+    _log_ruxue_info()
     app.extensions["ruxue_sms"] = load_sender(app.config["SMS_SENDER"])
     app.extensions["ruxue_storage"] = from_config(app.config)
 
@@ -39,6 +40,16 @@ def create_app(config=None) -> Flask:
         register_storage_admin(app, str(_root() / "translations"))
     register_commands(app)
     return app
+
+
+def _log_ruxue_info() -> None:
+    """The default SMS sender writes to the log: Ruxue's INFO lines must reach it."""
+    logger = logging.getLogger("ruxue")
+    logger.setLevel(logging.INFO)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 def _root():

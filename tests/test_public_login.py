@@ -157,3 +157,13 @@ def test_language_switch(anon_client):
 def test_language_switch_never_redirects_off_site(anon_client):
     response = anon_client.get("/language/zh", headers={"Referer": "https://evil.example/phish"})
     assert response.headers["Location"] == "/phish"
+
+
+def test_default_sender_writes_the_code_to_the_log_with_the_phone_masked(caplog):
+    import logging
+
+    from app.services.sms import LogSender
+
+    with caplog.at_level(logging.INFO, logger="ruxue.sms"):
+        LogSender().send("13812345678", "您的入学报名登录验证码为 123456")
+    assert "138****5678" in caplog.text and "123456" in caplog.text and "13812345678" not in caplog.text
