@@ -52,6 +52,23 @@ def register_commands(app: Flask) -> None:
         ensure_roles(appbuilder.sm)
         click.echo("roles: " + ", ".join(app.config["FAB_ROLES"]))
 
+    @app.cli.command("retry-sms")
+    def retry_sms():
+        """Send again the parents' SMS that failed (run it from cron every few minutes)."""
+        from app.extensions import db
+        from app.services.notifications import retry_failed
+
+        sent, failing = retry_failed(db.session)
+        click.echo(f"sent {sent}, still failing {failing}")
+
+    @app.cli.command("refresh-flags")
+    def refresh_flags():
+        """Recompute every application's conflict flags."""
+        from app.extensions import db
+        from app.services.flags import refresh_all
+
+        click.echo(f"checked {refresh_all(db.session)} applications")
+
     @app.cli.command("demo")
     @click.argument("county_name", metavar="COUNTY")
     @click.option("--password", default=None, help="One password for every demo user (default: random each).")

@@ -107,6 +107,9 @@ COLUMNS = {
     "reason": _l("Reason"),
     "read_at": _l("Read"),
     "user": _l("Staff user"),
+    "step": _l("Status change"),
+    "locale": _l("Language"),
+    "text": _l("Text"),
 }
 
 CHOICES = {
@@ -141,6 +144,19 @@ CHOICES = {
         "resettlement": _l("Demolition resettlement"),
         "long_residence": _l("Long-term residence"),
         "sibling": _l("Older sibling at the school"),
+    },
+    "reason_kind": {"return": _l("Return"), "reject": _l("Reject")},
+    "locale": {"zh": _l("Chinese"), "en": _l("English")},
+    "step": {
+        "submit": _l("Submitted"),
+        "resubmit": _l("Submitted again"),
+        "withdraw": _l("Withdrawn"),
+        "start_review": _l("Review started"),
+        "approve": _l("Approved"),
+        "return": _l("Returned"),
+        "reject": _l("Rejected"),
+        "admit": _l("Admitted"),
+        "reassign": _l("Reassigned"),
     },
     "status": {
         "draft": _l("Draft"),

@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.model_base import one_of, utcnow
+
 from app.services.ids import mask_id
 
 # Enumerations are stored as short strings with a CHECK constraint, so both SQLite and
@@ -60,12 +62,6 @@ STATUSES = (
 ACTIVE_STATUSES = ("submitted", "in_review", "returned", "approved", "admitted", "reassigned")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class District(Model):
@@ -108,8 +104,8 @@ class Community(Model):
 class School(Model):
     __tablename__ = "school"
     __table_args__ = (
-        CheckConstraint(_in("stage", STAGES), name="ck_school_stage"),
-        CheckConstraint(_in("ownership", OWNERSHIPS), name="ck_school_ownership"),
+        CheckConstraint(one_of("stage", STAGES), name="ck_school_stage"),
+        CheckConstraint(one_of("ownership", OWNERSHIPS), name="ck_school_ownership"),
         CheckConstraint("seats >= 0", name="ck_school_seats"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,7 +158,7 @@ class Catchment(Model):
     __tablename__ = "catchment"
     __table_args__ = (
         UniqueConstraint("school_id", "community_id", name="uq_catchment_school_community"),
-        CheckConstraint(_in("kind", CATCHMENT_KINDS), name="ck_catchment_kind"),
+        CheckConstraint(one_of("kind", CATCHMENT_KINDS), name="ck_catchment_kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
@@ -195,9 +191,9 @@ class MaterialType(Model):
 class EnrollmentPeriod(Model):
     __tablename__ = "enrollment_period"
     __table_args__ = (
-        CheckConstraint(_in("stage", PERIOD_STAGES), name="ck_period_stage"),
-        CheckConstraint(_in("entry_kind", ENTRY_KINDS), name="ck_period_entry_kind"),
-        CheckConstraint(_in("ownership", OWNERSHIPS), name="ck_period_ownership"),
+        CheckConstraint(one_of("stage", PERIOD_STAGES), name="ck_period_stage"),
+        CheckConstraint(one_of("entry_kind", ENTRY_KINDS), name="ck_period_entry_kind"),
+        CheckConstraint(one_of("ownership", OWNERSHIPS), name="ck_period_ownership"),
         CheckConstraint("grade BETWEEN 1 AND 9", name="ck_period_grade"),
         CheckConstraint("closes_at > opens_at", name="ck_period_window"),
         CheckConstraint("choice_count >= 1", name="ck_period_choices"),
@@ -286,7 +282,7 @@ class ChannelSection(Model):
     __tablename__ = "channel_section"
     __table_args__ = (
         UniqueConstraint("channel_id", "section", name="uq_channel_section"),
-        CheckConstraint(_in("section", SECTIONS), name="ck_channel_section"),
+        CheckConstraint(one_of("section", SECTIONS), name="ck_channel_section"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
@@ -301,7 +297,7 @@ class ChannelSection(Model):
 
 class Notice(Model):
     __tablename__ = "notice"
-    __table_args__ = (CheckConstraint(_in("kind", NOTICE_KINDS), name="ck_notice_kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", NOTICE_KINDS), name="ck_notice_kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="policy")
@@ -319,7 +315,7 @@ class ParentAccount(Model):
     __tablename__ = "parent_account"
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     consent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     consent_notice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
@@ -338,8 +334,8 @@ class Child(Model):
     __tablename__ = "child"
     __table_args__ = (
         UniqueConstraint("id_type", "id_number", name="uq_child_id"),
-        CheckConstraint(_in("id_type", ID_TYPES), name="ck_child_id_type"),
-        CheckConstraint("sex IS NULL OR " + _in("sex", SEXES), name="ck_child_sex"),
+        CheckConstraint(one_of("id_type", ID_TYPES), name="ck_child_id_type"),
+        CheckConstraint("sex IS NULL OR " + one_of("sex", SEXES), name="ck_child_sex"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[Optional[int]] = mapped_column(
@@ -367,7 +363,7 @@ class Child(Model):
 
 class Guardian(Model):
     __tablename__ = "guardian"
-    __table_args__ = (CheckConstraint(_in("id_type", ID_TYPES), name="ck_guardian_id_type"),)
+    __table_args__ = (CheckConstraint(one_of("id_type", ID_TYPES), name="ck_guardian_id_type"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"), index=True)
     relation: Mapped[str] = mapped_column(String(32))
@@ -389,7 +385,7 @@ class Guardian(Model):
 class Application(Model):
     __tablename__ = "application"
     __table_args__ = (
-        CheckConstraint(_in("status", STATUSES), name="ck_application_status"),
+        CheckConstraint(one_of("status", STATUSES), name="ck_application_status"),
         CheckConstraint("withdrawal_count >= 0", name="ck_application_withdrawals"),
         Index("ix_application_period_status", "period_id", "status"),
         Index("ix_application_child_period", "child_id", "period_id"),
@@ -404,8 +400,8 @@ class Application(Model):
     section_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     withdrawal_count: Mapped[int] = mapped_column(Integer, default=0)
     return_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
     reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
@@ -413,6 +409,9 @@ class Application(Model):
         ForeignKey("school.id"), index=True
     )
     allocation_note: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # Denormalised for conflict checks: the property certificate or contract number entered.
+    property_cert_no: Mapped[str] = mapped_column(String(64), default="", index=True)
+    flags: Mapped[str] = mapped_column(String(255), default="", index=True)  # comma-separated codes
     child: Mapped[Child] = relationship()
     period: Mapped[EnrollmentPeriod] = relationship()
     channel: Mapped[Optional[Channel]] = relationship()
@@ -468,7 +467,7 @@ class Attachment(Model):
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     application: Mapped[Application] = relationship()
     material_type: Mapped[MaterialType] = relationship()
 
@@ -479,14 +478,14 @@ class Attachment(Model):
 class ApplicationEvent(Model):
     __tablename__ = "application_event"
     __table_args__ = (
-        CheckConstraint("from_status IS NULL OR " + _in("from_status", STATUSES), name="ck_event_from"),
-        CheckConstraint(_in("to_status", STATUSES), name="ck_event_to"),
+        CheckConstraint("from_status IS NULL OR " + one_of("from_status", STATUSES), name="ck_event_from"),
+        CheckConstraint(one_of("to_status", STATUSES), name="ck_event_to"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     actor_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parent_account.id"))
     from_status: Mapped[Optional[str]] = mapped_column(String(16))
@@ -511,31 +510,16 @@ class Message(Model):
     )
     title: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    sms_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    sms_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sms_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     account: Mapped[ParentAccount] = relationship()
     application: Mapped[Optional[Application]] = relationship()
 
     def __repr__(self) -> str:
         return self.title
-
-
-class OtpCode(Model):
-    """A one-time login code sent to a phone; only its keyed hash is stored."""
-
-    __tablename__ = "otp_code"
-    __table_args__ = (CheckConstraint("attempts >= 0", name="ck_otp_attempts"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
-    ip: Mapped[str] = mapped_column(String(45), default="")
-
-    def __repr__(self) -> str:
-        return f"OtpCode({self.phone[:3]}****, {self.created_at:%Y-%m-%d %H:%M})"
 
 
 class ReviewerSchool(Model):
@@ -551,3 +535,13 @@ class ReviewerSchool(Model):
 
     def __repr__(self) -> str:
         return f"{self.user} · {self.school}"
+
+
+# Operational tables (login codes, templates, audit) live beside, registered on the same metadata.
+from app.models_ops import (  # noqa: E402,F401
+    REASON_KINDS,
+    MessageTemplate,
+    OtpCode,
+    ReasonTemplate,
+    SensitiveRead,
+)

@@ -27,8 +27,11 @@ ENROLLMENT_SETUP = (
     "ChannelSection",
     "MaterialType",
     "Notice",
+    "ReasonTemplate",
+    "MessageTemplate",
 )
 SETUP = PLACES + SCHOOLS + ENROLLMENT_SETUP + ("ReviewerSchool",)
+# SensitiveRead (the audit of full-ID and attachment reads) is granted to no role: Admin only.
 COUNTY_SETUP = "CountySetup"  # the import / export page
 APPLICATIONS = ("Application", "ApplicationChoice", "Attachment", "ApplicationEvent")
 FAMILIES = ("ParentAccount", "Child", "Guardian", "Message")
@@ -49,11 +52,13 @@ MENU_ITEMS = {
         "Channel form sections",
         "Material types",
         "Notices",
+        "Reason templates",
+        "Message templates",
         "County import and export",
         "Document storage",
     ),
     MENU_APPLICATIONS: ("Applications", "Application events", "Attachments"),
-    MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools"),
+    MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools", "Sensitive reads"),
 }
 
 # How FAB view methods map onto the permissions above

@@ -4,6 +4,7 @@ SQLite by default; set TEST_DATABASE_URL to run the same suite on PostgreSQL.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 
@@ -39,6 +40,7 @@ def app(tmp_path_factory):
         upgrade()
         demo.load_county(db.session, "shimen")
         demo.open_periods_now(db.session, local_now())
+        _review_while_open(db.session)
         demo.create_staff(appbuilder.sm, db.session, PASSWORD)
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
         demo.make_applications(db.session, 120, reviewer.id, seed=7)
@@ -87,6 +89,16 @@ def engine(app):
 
     with app.app_context():
         return db.engine
+
+
+def _review_while_open(session) -> None:
+    """The suite reviews while parents apply: each period's review window opens with the period."""
+    from app.models import EnrollmentPeriod
+
+    for period in session.query(EnrollmentPeriod):
+        period.review_starts_at = period.opens_at
+        period.review_ends_at = period.closes_at + dt.timedelta(days=30)
+    session.commit()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from app.models import (
     ParentAccount,
     School,
 )
-from app.services import eligibility, workflow
+from app.services import eligibility, flags, workflow
 from app.services.numbers import next_application_number
 from app.services.sections import clean_section
 
@@ -171,6 +171,8 @@ def save_section(session: Session, application: Application, section: str, form:
                 setattr(application.child, key, data[section][key])
         if section == "guardians":
             _store_guardians(session, application.child, data[section]["guardians"])
+        if section == "property":
+            application.property_cert_no = data[section]["certificate_no"].strip().upper()[:64]
     application.section_data = data
     session.commit()
 
@@ -263,6 +265,8 @@ def submit(session: Session, application: Application, account: ParentAccount, n
         raise ApplicationError(found[0])
     name = "resubmit" if application.status == "returned" else "submit"
     workflow.transition(session, application, name, account_id=account.id, now=now)
+    session.flush()
+    flags.refresh(session, application)
     session.commit()
 
 

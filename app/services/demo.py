@@ -216,6 +216,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
             section_data=_section_data(rng, channel, child),
         )
         application.choices = [ApplicationChoice(school=s, rank=i + 1) for i, s in enumerate(chosen)]
+        application.property_cert_no = (application.section_data.get("property") or {}).get("certificate_no", "")
         session.add(application)
         session.flush()
         steps = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
@@ -235,4 +236,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
             when += dt.timedelta(hours=rng.randrange(1, 48))
         made += 1
     session.commit()
+    from app.services import flags
+
+    flags.refresh_all(session)
     return made

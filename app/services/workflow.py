@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.errors import UserError
@@ -41,6 +42,19 @@ class TransitionError(UserError):
     """A rule refused the input; ``message`` says why."""
 
 
+def _claim(session: Session, application: Application, target: str) -> None:
+    """Move the status only if nobody moved it since we read it (works on every database)."""
+    session.flush()
+    moved = session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == application.status)
+        .values(status=target)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise TransitionError(_l("Application %(number)s was changed by someone else; reload and try again.", number=application.number))
+
+
 def transition(
     session: Session,
     application: Application,
@@ -62,6 +76,7 @@ def transition(
     if step.needs_reason and not reason.strip():
         raise TransitionError(_l("A reason is required."))
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    _claim(session, application, step.target)
     event = ApplicationEvent(
         application=application,
         at=now,

@@ -7,7 +7,7 @@ from app import security as s
 
 
 def register_views(appbuilder) -> None:
-    from app.views import accounts, applications, county, places, setup
+    from app.views import accounts, applications, county, places, review, setup
 
     def add(view, name, label, icon, category, category_label, category_icon):
         appbuilder.add_view(
@@ -35,6 +35,8 @@ def register_views(appbuilder) -> None:
     add(setup.ChannelSectionModelView, "Channel form sections", _l("Channel form sections"), "fa-list", *setup_menu)
     add(setup.MaterialTypeModelView, "Material types", _l("Material types"), "fa-file", *setup_menu)
     add(setup.NoticeModelView, "Notices", _l("Notices"), "fa-bullhorn", *setup_menu)
+    add(setup.ReasonTemplateModelView, "Reason templates", _l("Reason templates"), "fa-comment", *setup_menu)
+    add(setup.MessageTemplateModelView, "Message templates", _l("Message templates"), "fa-envelope-o", *setup_menu)
     add(county.CountySetupView, "County import and export", _l("County import and export"), "fa-upload", *setup_menu)
 
     appbuilder.add_link(
@@ -48,7 +50,7 @@ def register_views(appbuilder) -> None:
     )
 
     apps_menu = (s.MENU_APPLICATIONS, _l("Applications"), "fa-inbox")
-    add(applications.ApplicationModelView, "Applications", _l("Applications"), "fa-file-text", *apps_menu)
+    add(review.ApplicationModelView, "Applications", _l("Applications"), "fa-file-text", *apps_menu)
     add(applications.ApplicationEventModelView, "Application events", _l("Application events"), "fa-history", *apps_menu)
     add(applications.AttachmentModelView, "Attachments", _l("Attachments"), "fa-paperclip", *apps_menu)
     appbuilder.add_view_no_menu(applications.ApplicationChoiceModelView)
@@ -59,6 +61,7 @@ def register_views(appbuilder) -> None:
     add(accounts.GuardianModelView, "Guardians", _l("Guardians"), "fa-user", *accounts_menu)
     add(accounts.MessageModelView, "Messages", _l("Messages"), "fa-envelope", *accounts_menu)
     add(accounts.ReviewerSchoolModelView, "Reviewer schools", _l("Reviewer schools"), "fa-id-badge", *accounts_menu)
+    add(applications.SensitiveReadModelView, "Sensitive reads", _l("Sensitive reads"), "fa-eye", *accounts_menu)
 
     for api in (
         places.DistrictApi,

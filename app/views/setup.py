@@ -7,7 +7,9 @@ from app.models import (
     ChannelSection,
     EnrollmentPeriod,
     MaterialType,
+    MessageTemplate,
     Notice,
+    ReasonTemplate,
 )
 from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
 
@@ -167,3 +169,34 @@ class MaterialTypeApi(RuxueModelRestApi):
     datamodel = RuxueInterface(MaterialType)
     list_columns = show_columns = ["id", *MaterialTypeModelView._fields]
     add_columns = edit_columns = MaterialTypeModelView._fields
+
+
+class ReasonTemplateModelView(RuxueModelView):
+    """Reasons reviewers pick when returning or rejecting an application."""
+
+    entity = _l("Reason template")
+    list_title = _l("Reason templates")
+    datamodel = RuxueInterface(ReasonTemplate)
+    class_permission_name = "ReasonTemplate"
+    enum_columns = {"kind": "reason_kind"}
+    list_columns = ["kind", "position", "text"]
+    add_columns = edit_columns = show_columns = ["kind", "text", "position"]
+    search_columns = ["kind", "text"]
+    order_columns = ["position"]
+    base_order = ("position", "asc")
+
+
+class MessageTemplateModelView(RuxueModelView):
+    """What parents are told at each status change, per language; {number} {child} {reason}."""
+
+    entity = _l("Message template")
+    list_title = _l("Message templates")
+    datamodel = RuxueInterface(MessageTemplate)
+    class_permission_name = "MessageTemplate"
+    enum_columns = {"step": "step", "locale": "locale"}
+    list_columns = ["step", "locale", "title"]
+    add_columns = edit_columns = show_columns = ["step", "locale", "title", "body"]
+    search_columns = ["step", "locale"]
+    order_columns = ["step", "locale"]
+    base_order = ("step", "asc")
+    description_columns = {"body": _l("Placeholders: {number} application number, {child} child's name, {reason} reason.")}

@@ -1,0 +1,81 @@
+"""Operational tables: login codes, reason and message templates, the audit of sensitive reads."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.model_base import one_of, utcnow
+
+
+
+
+REASON_KINDS = ("return", "reject")
+
+
+class ReasonTemplate(Model):
+    """A county-configured reason a reviewer can pick when returning or rejecting."""
+
+    __tablename__ = "reason_template"
+    __table_args__ = (CheckConstraint(one_of("kind", REASON_KINDS), name="ck_reason_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="return")
+    text: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer, default=1)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class MessageTemplate(Model):
+    """The parent's message for one transition, in one language; {number} {child} {reason} {school}."""
+
+    __tablename__ = "message_template"
+    __table_args__ = (UniqueConstraint("step", "locale", name="uq_message_template"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"{self.step} ({self.locale})"
+
+
+class SensitiveRead(Model):
+    """Who looked at a full ID number or opened an attachment, and when."""
+
+    __tablename__ = "sensitive_read"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    application_id: Mapped[Optional[int]] = mapped_column(ForeignKey("application.id", ondelete="SET NULL"))
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    user = relationship(User)
+    application = relationship("Application")
+
+    def __repr__(self) -> str:
+        return f"{self.user} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class OtpCode(Model):
+    """A one-time login code sent to a phone; only its keyed hash is stored."""
+
+    __tablename__ = "otp_code"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="ck_otp_attempts"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+
+    def __repr__(self) -> str:
+        return f"OtpCode({self.phone[:3]}****, {self.created_at:%Y-%m-%d %H:%M})"

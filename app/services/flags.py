@@ -1,0 +1,105 @@
+"""Conflict flags that help reviewers catch fraud and mistakes; each says why."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import ACTIVE_STATUSES, Application, Attachment, Child, Guardian
+from app.services.ids import IdNumberError, parse_resident_id
+
+# More children than this on one guardian ID is not plausible for one family.
+MAX_CHILDREN_PER_GUARDIAN = 3
+
+LABELS = {
+    "shared_property": _l("Property used by another family"),
+    "guardian_children": _l("Guardian on many children"),
+    "duplicate_child": _l("Child in two active applications"),
+    "birth_mismatch": _l("Birth date does not match the ID"),
+    "missing_material": _l("Required material missing"),
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    why: object
+
+
+def _family(application: Application):
+    return application.child.account_id or -application.child_id
+
+
+def compute(session: Session, application: Application) -> list[Flag]:
+    found: list[Flag] = []
+    cert = application.property_cert_no
+    if cert:
+        others = session.scalars(
+            select(Application).where(
+                Application.property_cert_no == cert,
+                Application.id != application.id,
+                Application.status.in_(ACTIVE_STATUSES),
+            )
+        ).all()
+        numbers = sorted(a.number for a in others if _family(a) != _family(application))
+        if numbers:
+            found.append(Flag("shared_property", _l("Property certificate %(cert)s is also used by application(s) %(numbers)s of another family.", cert=cert, numbers=", ".join(numbers))))
+    for guardian in application.child.guardians:
+        children = session.scalar(
+            select(func.count(func.distinct(Guardian.child_id))).where(Guardian.id_number == guardian.id_number)
+        )
+        if children > MAX_CHILDREN_PER_GUARDIAN:
+            found.append(Flag("guardian_children", _l("Guardian %(name)s is recorded for %(n)d children.", name=guardian.name, n=children)))
+            break
+    twins = session.scalars(
+        select(Application.number).where(
+            Application.child_id == application.child_id,
+            Application.id != application.id,
+            Application.status.in_(ACTIVE_STATUSES),
+        )
+    ).all()
+    if twins and application.status in ACTIVE_STATUSES:
+        found.append(Flag("duplicate_child", _l("The same child also has active application(s) %(numbers)s.", numbers=", ".join(sorted(twins)))))
+    child: Child = application.child
+    if child.id_type == "resident_id" and child.birth_date:
+        try:
+            from_id = parse_resident_id(child.id_number).birth_date
+        except IdNumberError:
+            from_id = None
+        if from_id != child.birth_date:
+            found.append(Flag("birth_mismatch", _l("Birth date %(d)s does not match the ID number.", d=child.birth_date.isoformat())))
+    if application.channel is not None and application.status != "draft":
+        have = set(session.scalars(select(Attachment.material_type_id).where(Attachment.application_id == application.id)))
+        missing = [m.material_type.name for m in application.channel.materials if m.required and m.material_type_id not in have]
+        if missing:
+            found.append(Flag("missing_material", _l("Required material missing: %(names)s.", names="、".join(missing))))
+    return found
+
+
+def related(session: Session, application: Application) -> list[Application]:
+    """Applications whose flags may change when this one does."""
+    query = select(Application).where(Application.child_id == application.child_id)
+    rows = set(session.scalars(query))
+    if application.property_cert_no:
+        rows |= set(session.scalars(select(Application).where(Application.property_cert_no == application.property_cert_no)))
+    ids = [g.id_number for g in application.child.guardians]
+    if ids:
+        rows |= set(session.scalars(select(Application).join(Guardian, Guardian.child_id == Application.child_id).where(Guardian.id_number.in_(ids))))
+    rows.add(application)
+    return list(rows)
+
+
+def refresh(session: Session, application: Application) -> None:
+    """Recompute the stored flags of this application and of those it may conflict with."""
+    for row in related(session, application):
+        row.flags = ",".join(f.code for f in compute(session, row))
+
+
+def refresh_all(session: Session) -> int:
+    rows = session.scalars(select(Application)).all()
+    for row in rows:
+        row.flags = ",".join(f.code for f in compute(session, row))
+    session.commit()
+    return len(rows)

@@ -1,0 +1,75 @@
+"""Reviewers acting on applications: scope, review window, locking, all-or-nothing batches."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import UserError
+from app.models import Application, ReviewerSchool
+from app.services import workflow
+
+STAFF_ACTIONS = ("start_review", "approve", "return", "reject")
+
+
+class ReviewError(UserError):
+    """A review action was refused; nothing changed."""
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    user_id: int
+    all_schools: bool
+    school_ids: frozenset[int] = frozenset()
+
+
+def reviewer(session: Session, user_id: int, all_schools: bool) -> Reviewer:
+    schools = frozenset(session.scalars(select(ReviewerSchool.school_id).where(ReviewerSchool.user_id == user_id)))
+    return Reviewer(user_id, all_schools, schools)
+
+
+def in_scope(application: Application, who: Reviewer) -> bool:
+    if who.all_schools:
+        return True
+    if application.status == "draft":
+        return False
+    schools = {c.school_id for c in application.choices} | {application.allocated_school_id}
+    return bool(schools & who.school_ids)
+
+
+def window_problem(application: Application, now: dt.datetime):
+    period = application.period
+    if period.review_starts_at and now < period.review_starts_at:
+        return _l("Review of this period starts at %(t)s.", t=period.review_starts_at.strftime("%Y-%m-%d %H:%M"))
+    if period.review_ends_at and now > period.review_ends_at:
+        return _l("Review of this period ended at %(t)s.", t=period.review_ends_at.strftime("%Y-%m-%d %H:%M"))
+    return None
+
+
+def act(session: Session, application_ids: list[int], action: str, who: Reviewer, reason: str, now: dt.datetime) -> int:
+    """Apply one staff action to every listed application, or to none: any refusal rolls back."""
+    if action not in STAFF_ACTIONS:
+        raise ReviewError(_l("Unknown action."))
+    try:
+        # Row locks (PostgreSQL) make a second reviewer wait, then see the status the first left.
+        rows = session.scalars(
+            select(Application).where(Application.id.in_(application_ids)).order_by(Application.id).with_for_update()
+        ).all()
+        if len(rows) != len(set(application_ids)):
+            raise ReviewError(_l("Some selected applications no longer exist."))
+        for application in rows:
+            session.refresh(application)
+            if not in_scope(application, who):
+                raise ReviewError(_l("Application %(number)s is outside your schools.", number=application.number))
+            problem = window_problem(application, now)
+            if problem is not None:
+                raise ReviewError(problem)
+            workflow.transition(session, application, action, user_id=who.user_id, reason=reason, now=now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return len(rows)

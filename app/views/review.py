@@ -1,0 +1,172 @@
+"""The reviewers' application screen: filters, flags, detail, actions with reasons, exports."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, g, redirect, request, url_for
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.filters import FilterRelation
+from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.views import expose
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app import security
+from app.errors import UserError
+from app.extensions import appbuilder, db
+from app.models import Application, ApplicationChoice, ApplicationEvent, Attachment, ReasonTemplate
+from app.services import audit, exports, review
+from app.services.clock import local_now
+from app.services.flags import LABELS as FLAG_LABELS
+from app.services.flags import compute as compute_flags
+from app.services.sections import FIELDS, GUARDIAN_FIELDS
+from app.views.applications import ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView
+from app.views.base import ReadOnlyModelView, RuxueInterface, scoped_filters
+from app.views.filters import FilterFlagged
+
+
+class FilterListsSchool(FilterRelation):
+    """Applications that list the school among their choices."""
+
+    name = _l("Lists the school")
+
+    def apply(self, query, value):
+        chose = select(ApplicationChoice.application_id).where(ApplicationChoice.school_id == int(value))
+        return query.filter(Application.id.in_(chose))
+
+
+def _flag_words(codes: str) -> str:
+    return "、".join(str(FLAG_LABELS.get(c, c)) for c in (codes or "").split(",") if c)
+
+
+def _full_ids() -> bool:
+    return appbuilder.sm.has_access("can_" + security.FULL_ID, security.APPLICATION)
+
+
+class ApplicationModelView(ReadOnlyModelView):
+    """Applications (报名), visible to a school reviewer only for their own schools."""
+
+    entity = _l("Application")
+    list_title = _l("Applications")
+    datamodel = RuxueInterface(Application)
+    class_permission_name = "Application"
+    method_permission_name = {
+        **ReadOnlyModelView.method_permission_name,
+        "start_review": security.REVIEW,
+        "approve": security.REVIEW,
+        "return_": security.REVIEW,
+        "reject": security.REVIEW,
+        "reason": security.REVIEW,
+        "export_csv": security.READ,
+        "export_xlsx": security.READ,
+        "full_id": security.FULL_ID,
+    }
+    base_filters = scoped_filters("id")
+    related_views = [ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView]
+    show_template = "staff/application_show.html"
+    list_template = "staff/application_list.html"
+    enum_columns = {"status": "status"}
+    list_columns = ["number", "child.name", "child_id_masked", "period", "channel", "channel.priority",
+                    "choices_text", "status", "submitted_at", "flags"]
+    show_columns = ["number", "child.name", "child_id_masked", "period", "channel", "community", "choices_text",
+                    "status", "withdrawal_count", "return_reason", "submitted_at", "reviewed_at", "reviewed_by",
+                    "allocated_school"]
+    label_columns = {"child.name": _l("Child"), "channel.priority": _l("Priority"), "flags": _l("Conflict flags")}
+    formatters_columns = {"flags": _flag_words}
+    search_columns = ["number", "status", "period", "channel", "allocated_school", "submitted_at", "flags"]
+    search_filters = {"allocated_school": [FilterListsSchool], "flags": [FilterFlagged]}
+    order_columns = ["number", "status", "submitted_at", "channel.priority"]
+    base_order = ("submitted_at", "desc")
+
+    def _act(self, items, name: str, reason: str = ""):
+        items = items if isinstance(items, list) else [items]
+        who = review.reviewer(db.session, g.user.id, appbuilder.sm.has_access("can_" + security.ALL_SCHOOLS, security.APPLICATION))
+        try:
+            done = review.act(db.session, [i.id for i in items], name, who, reason, local_now())
+        except UserError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(str(_l("%(n)d applications updated.", n=done)), "success")
+        return redirect(self.get_redirect())
+
+    @action("start_review", _l("Start review"), _l("Start reviewing the selected applications?"), "fa-play")
+    def start_review(self, items):
+        return self._act(items, "start_review")
+
+    @action("approve", _l("Approve"), _l("Approve the selected applications?"), "fa-check")
+    def approve(self, items):
+        return self._act(items, "approve")
+
+    @action("return", _l("Return with a reason"), None, "fa-undo")
+    def return_(self, items):
+        return self._ask_reason(items, "return")
+
+    @action("reject", _l("Reject with a reason"), None, "fa-times")
+    def reject(self, items):
+        return self._ask_reason(items, "reject")
+
+    def _ask_reason(self, items, kind):
+        items = items if isinstance(items, list) else [items]
+        return redirect(url_for(".reason", kind=kind, ids=",".join(str(i.id) for i in items)))
+
+    @expose("/reason/<kind>", methods=["GET", "POST"])
+    @has_access
+    def reason(self, kind):
+        """Return or reject: the reason comes from the county's templates or is typed."""
+        if kind not in ("return", "reject"):
+            abort(404)
+        ids = [int(i) for i in request.values.get("ids", "").split(",") if i.isdigit()]
+        items = [self.datamodel.get(i, self._base_filters) for i in ids]
+        if not items or any(i is None for i in items):
+            abort(404)
+        templates = db.session.scalars(select(ReasonTemplate).where(ReasonTemplate.kind == kind).order_by(ReasonTemplate.position)).all()
+        if request.method == "POST":
+            text = (request.form.get("reason") or request.form.get("template") or "").strip()
+            if not text:
+                flash(str(_l("A reason is required.")), "danger")
+            else:
+                return self._act(items, kind, text)
+        return self.render_template("staff/reason.html", kind=kind, items=items, ids=",".join(map(str, ids)),
+                                    templates=templates)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        pk = self._deserialize_pk_if_composite(pk)
+        widgets = self._show(pk)  # 404 outside the scope
+        item = self.datamodel.get(pk, self._base_filters)
+        attachments = db.session.scalars(select(Attachment).where(Attachment.application_id == item.id).order_by(Attachment.id)).all()
+        events = db.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == item.id).order_by(ApplicationEvent.at, ApplicationEvent.id)).all()
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
+            item=item, attachments=attachments, events=events, flags=compute_flags(db.session, item),
+            fields=FIELDS, guardian_fields=GUARDIAN_FIELDS, full_ids=_full_ids(),
+            templates={k: db.session.scalars(select(ReasonTemplate).where(ReasonTemplate.kind == k).order_by(ReasonTemplate.position)).all() for k in ("return", "reject")},
+        )
+
+    @expose("/full_id/<int:pk>")
+    @has_access
+    def full_id(self, pk):
+        """The unmasked ID number, for roles that need it; every look is recorded."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        audit.record(db.session, g.user.id, "full_id", item.id, item.number)
+        return self.render_template("staff/full_id.html", item=item)
+
+    def _current_rows(self):
+        filters = self._filters.get_joined_filters(self._base_filters)
+        _, rows = self.datamodel.query(filters, "submitted_at", "desc")
+        return rows
+
+    @expose("/export.csv")
+    @has_access
+    def export_csv(self):
+        """Exactly the rows of the current list (filters and scope); IDs masked unless allowed."""
+        body = exports.to_csv(self._current_rows(), _full_ids())
+        return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=applications.csv"})
+
+    @expose("/export.xlsx")
+    @has_access
+    def export_xlsx(self):
+        body = exports.to_excel(self._current_rows(), _full_ids())
+        return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": "attachment; filename=applications.xlsx"})
