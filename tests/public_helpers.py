@@ -47,6 +47,8 @@ def section_values(section: str) -> dict:
             values[field.key] = field.choices[0][0]
         elif field.kind == "id":
             values[field.key] = next_id(dt.date(2015, 1, 1))
+        elif field.key == "certificate_no":
+            values[field.key] = f"测试不动产权第{next(_sequence):07d}号"  # one family, one property
         else:
             values[field.key] = "测试"
     return values

@@ -76,7 +76,7 @@ def deliver(message: Message) -> bool:
     try:
         sms.send(message.account.phone, f"{message.title}：{message.body}")
     except Exception:  # a gateway failure must not block the transition
-        log.warning("SMS for message to account %s failed (attempt %d)", message.account_id, message.sms_attempts)
+        log.warning("SMS for message to account %s failed (attempt %d)", message.account.id, message.sms_attempts)
         message.sms_status = "failed"
         return False
     message.sms_status = "sent"
@@ -87,7 +87,9 @@ def deliver(message: Message) -> bool:
 def retry_failed(session: Session) -> tuple[int, int]:
     """Send again every message whose SMS failed, up to MAX_SMS_ATTEMPTS; returns (sent, still failing)."""
     rows = session.scalars(
-        select(Message).where(Message.sms_status.in_(("failed", "pending")), Message.sms_attempts < MAX_SMS_ATTEMPTS)
+        select(Message)
+        .where(Message.sms_status.in_(("failed", "pending")), Message.sms_attempts < MAX_SMS_ATTEMPTS)
+        .order_by(Message.id)
     ).all()
     sent = sum(1 for m in rows if deliver(m))
     session.commit()

@@ -98,14 +98,24 @@ class RuxueModelView(ModelView):
         self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
         super().__init__(*args, **kwargs)
 
-    # column -> extra filter classes; FAB's ModelView ignores search_filters, its REST API does not
+    # column -> extra filter classes (FAB's ModelView ignores search_filters, its REST API does not);
+    # a column listed here but not in search_columns gets only these filters
     search_filters: dict = {}
 
     def _init_properties(self):
         super()._init_properties()
-        if self.search_filters:
-            extra = {col: [f(col, self.datamodel) for f in classes] for col, classes in self.search_filters.items()}
-            self._filters = self.datamodel.get_filters(self.search_columns, extra)
+        if not self.search_filters:
+            return
+        extra = {col: [f(col, self.datamodel) for f in classes] for col, classes in self.search_filters.items()}
+        self._filters = self.datamodel.get_filters(self.search_columns, {c: v for c, v in extra.items() if c in self.search_columns})
+        for col, instances in extra.items():
+            if col in self.search_columns:
+                # FAB reads ?_flt_<index>_<col> against all filters of the column
+                self._filters._all_filters[col] = self._filters._all_filters.get(col, []) + instances
+            else:
+                self._filters._search_filters[col] = instances
+                self._filters._all_filters[col] = instances
+                self._filters.search_columns = [*self._filters.search_columns, col]
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):

@@ -59,6 +59,8 @@ class ApplicationModelView(ReadOnlyModelView):
         "export_xlsx": security.READ,
         "full_id": security.FULL_ID,
     }
+    # reading, reviewing and full IDs are separate grants (see app/security.py)
+    base_permissions = ["can_" + security.READ, "can_" + security.REVIEW, "can_" + security.FULL_ID]
     base_filters = scoped_filters("id")
     related_views = [ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView]
     show_template = "staff/application_show.html"
@@ -71,7 +73,7 @@ class ApplicationModelView(ReadOnlyModelView):
                     "allocated_school"]
     label_columns = {"child.name": _l("Child"), "channel.priority": _l("Priority"), "flags": _l("Conflict flags")}
     formatters_columns = {"flags": _flag_words}
-    search_columns = ["number", "status", "period", "channel", "allocated_school", "submitted_at", "flags"]
+    search_columns = ["number", "status", "period", "channel", "allocated_school", "submitted_at"]
     search_filters = {"allocated_school": [FilterListsSchool], "flags": [FilterFlagged]}
     order_columns = ["number", "status", "submitted_at", "channel.priority"]
     base_order = ("submitted_at", "desc")
