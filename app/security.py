@@ -37,6 +37,7 @@ APPLICATIONS = ("Application", "ApplicationChoice", "Attachment", "ApplicationEv
 FAMILIES = ("ParentAccount", "Child", "Guardian", "Message")
 APPLICATION = "Application"
 STORAGE = "Storage"  # the document storage browser
+DASHBOARD = "Dashboard"
 
 # Menu categories and items (menu_access is granted on these names)
 MENU_PLACES = "Places and schools"
@@ -57,7 +58,7 @@ MENU_ITEMS = {
         "County import and export",
         "Document storage",
     ),
-    MENU_APPLICATIONS: ("Applications", "Application events", "Attachments"),
+    MENU_APPLICATIONS: ("Applications", "Application events", "Attachments", "Bureau dashboard"),
     MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools", "Sensitive reads"),
 }
 
@@ -124,6 +125,7 @@ ROLES: dict[str, list[list[str]]] = {
     COUNTY_IT: [
         _grant(SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
         _grant([STORAGE], [BROWSE]),
+        _grant([DASHBOARD], [READ]),
         _grant(APPLICATIONS + FAMILIES, [READ]),
         _grant([APPLICATION], [ALL_SCHOOLS]),
         _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),
@@ -132,6 +134,7 @@ ROLES: dict[str, list[list[str]]] = {
     BUREAU_REVIEWER: [
         _grant(APPLICATIONS, [READ, REVIEW]),
         _grant([APPLICATION], [ALL_SCHOOLS, FULL_ID]),
+        _grant([DASHBOARD], [READ]),
         _grant(FAMILIES, [READ]),
         _grant(PLACES + SCHOOLS + ENROLLMENT_SETUP, [READ]),
         _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),
@@ -139,7 +142,7 @@ ROLES: dict[str, list[list[str]]] = {
     ],
     SCHOOL_REVIEWER: [
         _grant(APPLICATIONS, [READ, REVIEW]),
-        [_any([MENU_APPLICATIONS, *MENU_ITEMS[MENU_APPLICATIONS]]), _any([MENU_ACCESS])],
+        [_any([MENU_APPLICATIONS, "Applications", "Application events", "Attachments"]), _any([MENU_ACCESS])],
         *_SELF_SERVICE,
     ],
 }

@@ -55,6 +55,12 @@ ADMIN_PAGES = [
     "/reviewerschoolmodelview/list/",
     "/county/",
     "/users/list/",
+    "/dashboard/",
+    "/reasontemplatemodelview/list/",
+    "/messagetemplatemodelview/add",
+    "/sensitivereadmodelview/list/",
+    "/applicationmodelview/reason/return?ids=1",
+    "/applicationmodelview/full_id/1",
 ]
 
 
@@ -72,6 +78,8 @@ def _english_text(html: str) -> list[str]:
     words = []
     for node in re.findall(r">([^<>]+)<", html):
         node = unescape(node).strip()
+        # placeholders such as {child} and file names such as scan.pdf are data, not UI words
+        node = re.sub(r"\{\w+\}|\b[\w-]+\.(?:pdf|png|jpe?g|json|xlsx|csv)\b", "", node)
         if DATA_NODE.search(node):
             continue
         if any(w not in ALLOWED_ASCII and not CODE.fullmatch(w) for w in re.findall(r"[A-Za-z]{2,}", node)):

@@ -7,11 +7,13 @@ import threading
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
+    ACTIVE_STATUSES,
     Application,
+    ApplicationChoice,
     ApplicationEvent,
     Child,
     Guardian,
@@ -353,3 +355,22 @@ def test_message_templates_from_the_county_and_failed_sms_retried(app, db_sessio
     assert sender.last_to(application.child.account.phone).startswith("好消息")
     db_session.query(MessageTemplate).delete()
     db_session.commit()
+
+
+def test_dashboard_figures_and_access(app, db_session, role_clients):
+    from app.services.dashboard import figures
+
+    with app.app_context():
+        data = figures(db_session)
+    x5 = next(r for r in data.schools if r.school.code == "SM-X5")
+    expected = db_session.scalar(
+        select(func.count()).select_from(ApplicationChoice).join(Application)
+        .where(Application.status.in_(ACTIVE_STATUSES), ApplicationChoice.rank == 1, ApplicationChoice.school_id == x5.school.id)
+    )
+    assert x5.first_choice == expected
+    html = role_clients["BureauReviewer"].get("/dashboard/").get_data(as_text=True)
+    assert "<svg" in html and "石门县第五完全小学" in html and "第一志愿报名数与学位数" in html
+    assert "http://" not in html.split("<svg", 1)[1].split("</svg>", 1)[0].replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for role, status in (("CountyIT", 200), ("Admin", 200), ("SchoolReviewer", 403)):
+        assert role_clients[role].get("/dashboard/").status_code == status
+    assert "/dashboard/" not in role_clients["SchoolReviewer"].get("/admin/").get_data(as_text=True)
