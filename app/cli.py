@@ -91,7 +91,8 @@ def register_commands(app: Flask) -> None:
             demo_service.open_periods_now(db.session, local_now(app.config["BABEL_DEFAULT_TIMEZONE"]))
         users = demo_service.create_staff(appbuilder.sm, db.session, password)
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
-        made = demo_service.make_applications(db.session, n, reviewer.id if reviewer else None)
+        made = demo_service.make_applications(db.session, n, reviewer.id if reviewer else None,
+                                              storage=app.extensions["ruxue_storage"])
         click.echo(f"{county_name}: loaded; {made} synthetic applications")
         for username, role, pw in users:
             click.echo(f"  {username:<24} {role:<16} {pw}")

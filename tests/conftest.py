@@ -26,6 +26,7 @@ def app(tmp_path_factory):
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ruxue.db'}"
     SuiteConfig.SQLALCHEMY_DATABASE_URI = url
+    SuiteConfig.STORAGE_LOCAL_DIR = str(tmp_path_factory.mktemp("uploads"))
     from app import create_app
 
     application = create_app(SuiteConfig)
@@ -43,7 +44,7 @@ def app(tmp_path_factory):
         _review_while_open(db.session)
         demo.create_staff(appbuilder.sm, db.session, PASSWORD)
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
-        demo.make_applications(db.session, 120, reviewer.id, seed=7)
+        demo.make_applications(db.session, 120, reviewer.id, seed=7, storage=application.extensions["ruxue_storage"])
     yield application
 
 
@@ -69,6 +70,7 @@ def fresh_app(tmp_path):
 
     class Fresh(TestConfig):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'fresh.db'}"
+        STORAGE_LOCAL_DIR = str(tmp_path / "uploads")
 
     if os.environ.get("TEST_DATABASE_URL"):
         Fresh.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"] + "_fresh"

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from tests.conftest import _review_while_open
 from tests.parent_flow import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,13 +24,15 @@ COUNTIES = [
 
 @pytest.fixture
 def county_server(fresh_app):
-    def start(county):
+    def start(county, review_open=False):
         from app.extensions import db
         from app.services import demo
         from app.services.clock import local_now
 
         demo.load_county(db.session, county)
         demo.open_periods_now(db.session, local_now())
+        if review_open:
+            _review_while_open(db.session)
         demo.create_staff(fresh_app.extensions["appbuilder"].sm, db.session, "pw-123456")
         server = make_server("127.0.0.1", 0, fresh_app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -194,3 +197,47 @@ WIDER_THAN_SCREEN = """() => {
     .filter(e => e.getBoundingClientRect().right > limit + 0.5)
     .map(e => e.tagName + (e.id ? '#' + e.id : '') + ':' + Math.round(e.getBoundingClientRect().right));
 }"""
+
+
+def test_school_reviewer_returns_with_a_reason_and_the_parent_sees_it(county_server, fresh_app, browser):
+    from app.extensions import db
+    from app.models import Application
+    from tests.parent_flow import ParentFlow
+
+    base = county_server("shimen", review_open=True)
+    parent = _new_page(browser)
+    flow = ParentFlow(parent, base, "review", fresh_app.extensions["ruxue_sms"])
+    _apply_shimen(flow, sequence=405)
+    application = db.session.scalar(select(Application).order_by(Application.id.desc()))
+
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    staff.set_default_timeout(15000)
+    staff.goto(base + "/login/")
+    staff.fill("input[name=username]", f"reviewer_{application.choices[0].school.code}")
+    staff.fill("input[name=password]", "pw-123456")
+    staff.click("input[type=submit], button[type=submit]")
+    # filter the list to submitted applications (the URL the search form produces)
+    staff.goto(base + "/applicationmodelview/list/?_flt_0_status=submitted")
+    assert application.number in staff.inner_text("table.table-bordered")
+    staff.screenshot(path=str(ARTIFACTS / "review-01-list.png"), full_page=True)
+    staff.locator("tr", has_text=application.number).locator("a[href*='/show/']").first.click()
+    staff.click("text=开始审核")
+    staff.click("#modal-confirm-ok")
+    staff.wait_for_selector("text=已更新 1 条报名。")
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).status == "in_review"
+    staff.goto(f"{base}/applicationmodelview/show/{application.id}")
+    image = staff.locator("img[alt]").first
+    image.wait_for(state="visible")
+    assert staff.evaluate("img => img.naturalWidth", image.element_handle()) > 0  # the attachment preview loaded
+    staff.screenshot(path=str(ARTIFACTS / "review-02-detail.png"), full_page=True)
+    form = staff.locator("form", has=staff.locator("button", has_text="退回（填写原因）"))
+    form.locator("textarea").fill("户口簿照片不清晰，请重新上传。")
+    form.locator("button").click()
+    staff.wait_for_selector("text=已更新 1 条报名。")
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).status == "returned"
+
+    parent.goto(f"{base}/my/a/{application.id}")
+    assert "户口簿照片不清晰，请重新上传。" in parent.inner_text("main")
+    flow.shot("sees-reason")

@@ -150,7 +150,40 @@ def _section_data(rng: random.Random, channel, child) -> dict:
     return {s.section: sample[s.section] for s in channel.sections}
 
 
-def make_applications(session: Session, n: int, reviewer_id: int | None, seed: int = 2026) -> int:
+def placeholder_scan(text: str) -> bytes:
+    """A small grey PNG standing in for a scanned document in demo data."""
+    import struct
+    import zlib
+
+    width, height = 120, 80
+    shade = 200 + sum(map(ord, text)) % 40
+    raw = b"".join(b"\x00" + bytes([shade, shade, shade]) * width for _ in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def _attach_scans(session: Session, storage, application: Application) -> None:
+    import hashlib
+
+    from app.models import Attachment
+    from app.storage import new_key
+
+    for material in application.channel.materials:
+        if not material.required:
+            continue
+        data = placeholder_scan(material.material_type.name)
+        key = new_key()
+        storage.save(key, data, "image/png")
+        session.add(Attachment(application=application, material_type_id=material.material_type_id, storage_key=key,
+                               file_name=f"{material.material_type.name}.png", content_type="image/png",
+                               size=len(data), sha256=hashlib.sha256(data).hexdigest()))
+
+
+def make_applications(session: Session, n: int, reviewer_id: int | None, seed: int = 2026, storage=None) -> int:
     """N synthetic families with children, guardians and applications across statuses."""
     rng = random.Random(seed)
     periods = [p for p in session.scalars(select(EnrollmentPeriod).order_by(EnrollmentPeriod.id)) if p.channels]
@@ -220,6 +253,8 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
         session.add(application)
         session.flush()
         steps = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
+        if steps and storage is not None:
+            _attach_scans(session, storage, application)
         when = period.opens_at + dt.timedelta(hours=rng.randrange(1, 72))
         for step in steps:
             reason = rng.choice(RETURN_REASONS) if step == "return" else rng.choice(REJECT_REASONS) if step == "reject" else ""

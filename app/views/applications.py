@@ -12,6 +12,9 @@ from app.models import Application, ApplicationChoice, ApplicationEvent, Attachm
 from app.services import audit
 from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, scoped_filters
 
+FILE_KINDS = {"image/png": _l("PNG image"), "image/jpeg": _l("JPG image"), "application/pdf": _l("PDF document")}
+
+
 class ApplicationChoiceModelView(ReadOnlyModelView):
     """The ordered school choices of an application."""
 
@@ -56,6 +59,7 @@ class AttachmentModelView(ReadOnlyModelView):
     order_columns = ["uploaded_at", "size"]
     base_order = ("uploaded_at", "desc")
     method_permission_name = {**ReadOnlyModelView.method_permission_name, "file": security.READ}
+    formatters_columns = {"content_type": lambda t: str(FILE_KINDS.get(t, t))}
 
     @expose("/file/<int:pk>")
     @has_access
