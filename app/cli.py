@@ -91,8 +91,17 @@ def register_commands(app: Flask) -> None:
             demo_service.open_periods_now(db.session, local_now(app.config["BABEL_DEFAULT_TIMEZONE"]))
         users = demo_service.create_staff(appbuilder.sm, db.session, password)
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
-        made = demo_service.make_applications(db.session, n, reviewer.id if reviewer else None,
-                                              storage=app.extensions["ruxue_storage"])
+        import logging
+
+        # synthetic families get no SMS in the log: hundreds of lines would bury the passwords
+        sms_log = logging.getLogger("ruxue.sms")
+        level = sms_log.level
+        sms_log.setLevel(logging.WARNING)
+        try:
+            made = demo_service.make_applications(db.session, n, reviewer.id if reviewer else None,
+                                                  storage=app.extensions["ruxue_storage"])
+        finally:
+            sms_log.setLevel(level)
         click.echo(f"{county_name}: loaded; {made} synthetic applications")
         for username, role, pw in users:
             click.echo(f"  {username:<24} {role:<16} {pw}")

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+def county_now() -> dt.datetime:
+    """Every stored time is the county's wall-clock time without a zone, like period times."""
+    zone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
+    return dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.model_base import one_of, utcnow
+from app.model_base import one_of, county_now
 
 from app.services.ids import mask_id
 
@@ -315,7 +315,7 @@ class ParentAccount(Model):
     __tablename__ = "parent_account"
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     consent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     consent_notice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("notice.id"))
@@ -400,8 +400,8 @@ class Application(Model):
     section_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     withdrawal_count: Mapped[int] = mapped_column(Integer, default=0)
     return_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now, onupdate=county_now)
     submitted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, index=True)
     reviewed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
@@ -467,7 +467,7 @@ class Attachment(Model):
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
     application: Mapped[Application] = relationship()
     material_type: Mapped[MaterialType] = relationship()
 
@@ -485,7 +485,7 @@ class ApplicationEvent(Model):
     application_id: Mapped[int] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
     actor_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     actor_account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("parent_account.id"))
     from_status: Mapped[Optional[str]] = mapped_column(String(16))
@@ -510,7 +510,7 @@ class Message(Model):
     )
     title: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
     read_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     sms_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     sms_attempts: Mapped[int] = mapped_column(Integer, default=0)

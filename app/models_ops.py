@@ -9,7 +9,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.model_base import one_of, utcnow
+from app.model_base import one_of, county_now
 
 
 
@@ -51,7 +51,7 @@ class SensitiveRead(Model):
 
     __tablename__ = "sensitive_read"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now, index=True)
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     application_id: Mapped[Optional[int]] = mapped_column(ForeignKey("application.id", ondelete="SET NULL"))
@@ -71,7 +71,7 @@ class OtpCode(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now, index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

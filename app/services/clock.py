@@ -1,4 +1,4 @@
-"""The county's wall-clock time; periods are stored in local time without a zone."""
+"""The county's wall-clock time; periods and every stored time are local time without a zone."""
 from __future__ import annotations
 
 import datetime as dt

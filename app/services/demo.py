@@ -186,7 +186,12 @@ def _attach_scans(session: Session, storage, application: Application) -> None:
 def make_applications(session: Session, n: int, reviewer_id: int | None, seed: int = 2026, storage=None) -> int:
     """N synthetic families with children, guardians and applications across statuses."""
     rng = random.Random(seed)
+    from app.services.clock import local_now
+
+    now = local_now()
     periods = [p for p in session.scalars(select(EnrollmentPeriod).order_by(EnrollmentPeriod.id)) if p.channels]
+    # families apply only once a period has opened (when any has), and never in the future
+    periods = [p for p in periods if p.opens_at <= now] or periods
     if not periods or n <= 0:
         return 0
     area = _area_code(session)
@@ -255,7 +260,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
         steps = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
         if steps and storage is not None:
             _attach_scans(session, storage, application)
-        when = period.opens_at + dt.timedelta(hours=rng.randrange(1, 72))
+        when = min(period.opens_at + dt.timedelta(hours=rng.randrange(1, 72)), now) if period.opens_at <= now else period.opens_at + dt.timedelta(hours=rng.randrange(1, 72))
         for step in steps:
             reason = rng.choice(RETURN_REASONS) if step == "return" else rng.choice(REJECT_REASONS) if step == "reject" else ""
             staff = step not in {"submit"}
@@ -268,7 +273,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
                 reason=reason,
                 now=when,
             )
-            when += dt.timedelta(hours=rng.randrange(1, 48))
+            when = min(when + dt.timedelta(hours=rng.randrange(1, 48)), max(now, when))
         made += 1
     session.commit()
     from app.services import flags

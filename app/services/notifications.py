@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sqlalchemy import select
 
-from app.model_base import utcnow
+from app.model_base import county_now
 from app.models import Application, Message, MessageTemplate
 
 log = logging.getLogger("ruxue.notifications")
@@ -52,7 +52,7 @@ def _text(session: Session, step: str, values: dict) -> tuple[str, str] | None:
     return str(template[0]), str(template[1] % values)
 
 
-def notify(session: Session, application: Application, step: str, reason: str = "") -> Message | None:
+def notify(session: Session, application: Application, step: str, reason: str = "", now=None) -> Message | None:
     """Write the parent's message and send it as an SMS; a failed send never undoes the change."""
     account = application.child.account if application.child else None
     if account is None:
@@ -61,7 +61,8 @@ def notify(session: Session, application: Application, step: str, reason: str = 
     text = _text(session, step, values)
     if text is None:
         return None
-    message = Message(account=account, application=application, title=text[0], body=text[1], sms_status="pending", sms_attempts=0)
+    message = Message(account=account, application=application, title=text[0], body=text[1], sms_status="pending",
+                      sms_attempts=0, created_at=now or county_now())
     session.add(message)
     deliver(message)
     return message
@@ -80,7 +81,7 @@ def deliver(message: Message) -> bool:
         message.sms_status = "failed"
         return False
     message.sms_status = "sent"
-    message.sms_sent_at = utcnow()
+    message.sms_sent_at = county_now()
     return True
 
 

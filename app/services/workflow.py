@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.errors import UserError
+from app.model_base import county_now
 from app.models import Application, ApplicationEvent
 from app.services import notifications
 
@@ -75,7 +76,7 @@ def transition(
         )
     if step.needs_reason and not reason.strip():
         raise TransitionError(_l("A reason is required."))
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or county_now()
     _claim(session, application, step.target)
     event = ApplicationEvent(
         application=application,
@@ -97,5 +98,5 @@ def transition(
     if name == "return":
         application.return_reason = reason.strip()
     session.add(event)
-    notifications.notify(session, application, name, reason.strip())
+    notifications.notify(session, application, name, reason.strip(), now)
     return event
