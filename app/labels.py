@@ -108,6 +108,9 @@ COLUMNS = {
     "read_at": _l("Read"),
     "user": _l("Staff user"),
     "step": _l("Status change"),
+    "allocation_mechanism": _l("Allocation mechanism"),
+    "priority_keys": _l("Priority order"),
+    "preview_allocation": _l("Show a seat forecast before submitting"),
     "locale": _l("Language"),
     "text": _l("Text"),
 }
@@ -145,6 +148,7 @@ CHOICES = {
         "long_residence": _l("Long-term residence"),
         "sibling": _l("Older sibling at the school"),
     },
+    "mechanism": {"first_choice_first": _l("First choice first"), "deferred_acceptance": _l("Deferred acceptance")},
     "reason_kind": {"return": _l("Return"), "reject": _l("Reject")},
     "locale": {"zh": _l("Chinese"), "en": _l("English")},
     "step": {

@@ -199,6 +199,7 @@ class EnrollmentPeriod(Model):
         CheckConstraint("choice_count >= 1", name="ck_period_choices"),
         CheckConstraint("withdrawal_limit >= 0", name="ck_period_withdrawals"),
         CheckConstraint("submit_wait_seconds >= 0", name="ck_period_wait"),
+        CheckConstraint(one_of("allocation_mechanism", ("first_choice_first", "deferred_acceptance")), name="ck_period_mechanism"),
         Index("ix_period_year_stage", "year", "stage"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,6 +220,9 @@ class EnrollmentPeriod(Model):
     withdrawal_limit: Mapped[int] = mapped_column(Integer, default=0)
     edit_until_close: Mapped[bool] = mapped_column(Boolean, default=True)
     submit_wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    allocation_mechanism: Mapped[str] = mapped_column(String(32), default="first_choice_first")
+    priority_keys: Mapped[str] = mapped_column(String(128), default="channel,birth,lottery")
+    preview_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     channels: Mapped[list["Channel"]] = relationship(
         back_populates="period", order_by="Channel.priority"
@@ -540,6 +544,7 @@ class ReviewerSchool(Model):
 # Operational tables (login codes, templates, audit) live beside, registered on the same metadata.
 from app.models_ops import (  # noqa: E402,F401
     REASON_KINDS,
+    AllocationRun,
     MessageTemplate,
     OtpCode,
     ReasonTemplate,

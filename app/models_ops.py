@@ -6,7 +6,7 @@ from typing import Optional
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.model_base import one_of, county_now
@@ -61,6 +61,33 @@ class SensitiveRead(Model):
 
     def __repr__(self) -> str:
         return f"{self.user} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+RUN_STATES = ("simulated", "published")
+
+
+class AllocationRun(Model):
+    """One allocation of a period: a dry run until the bureau publishes it."""
+
+    __tablename__ = "allocation_run"
+    __table_args__ = (CheckConstraint(one_of("state", RUN_STATES), name="ck_run_state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("enrollment_period.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    state: Mapped[str] = mapped_column(String(16), default="simulated")
+    mechanism: Mapped[str] = mapped_column(String(32))
+    keys: Mapped[str] = mapped_column(String(128))
+    seed: Mapped[str] = mapped_column(String(128))
+    seed_hash: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)  # per school: seats, placed, cut-off, unplaced
+    results: Mapped[dict] = mapped_column(JSON, default=dict)  # per application: the explanation
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    period = relationship("EnrollmentPeriod")
+    created_by = relationship(User)
+
+    def __repr__(self) -> str:
+        return f"#{self.id} {self.period} {self.mechanism} ({self.state})"
 
 
 class OtpCode(Model):

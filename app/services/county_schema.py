@@ -116,6 +116,9 @@ TABLES: tuple[Table, ...] = (
         Col("withdrawal_limit", "int", minimum=0, default=0),
         Col("edit_until_close", "bool", default=True),
         Col("submit_wait_seconds", "int", minimum=0, default=0),
+        Col("allocation_mechanism", "enum", choices=("first_choice_first", "deferred_acceptance"), default="first_choice_first", labels="mechanism"),
+        Col("priority_keys", "str", default="channel,birth,lottery"),
+        Col("preview_allocation", "bool", default=False),
         Col("description", "text", default=""),
     )),
     Table("channels", _l("Channels"), m.Channel, ("period", "code"), (

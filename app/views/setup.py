@@ -80,7 +80,8 @@ class EnrollmentPeriodModelView(RuxueModelView):
     datamodel = RuxueInterface(EnrollmentPeriod)
     class_permission_name = "EnrollmentPeriod"
     related_views = [ChannelModelView]
-    enum_columns = {"stage": "stage", "entry_kind": "entry_kind", "ownership": "ownership"}
+    enum_columns = {"stage": "stage", "entry_kind": "entry_kind", "ownership": "ownership",
+                    "allocation_mechanism": "mechanism"}
     list_columns = ["code", "name", "year", "entry_kind", "grade", "opens_at", "closes_at"]
     _fields = [
         "code",
@@ -100,6 +101,9 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "withdrawal_limit",
         "edit_until_close",
         "submit_wait_seconds",
+        "allocation_mechanism",
+        "priority_keys",
+        "preview_allocation",
         "description",
     ]
     add_columns = edit_columns = show_columns = _fields
@@ -111,6 +115,7 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "birth_to": _l("Younger children are refused as too young."),
         "submit_wait_seconds": _l("Seconds the parent waits on the preview before submitting (15 in Anyi)."),
         "ownership": _l("Private schools have their own entrance."),
+        "priority_keys": _l("Comma-separated, best first: sibling, catchment, channel, birth, lottery."),
     }
 
 

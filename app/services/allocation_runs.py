@@ -1,0 +1,167 @@
+"""Allocation runs over the database: gather a period's inputs, simulate, compare, publish."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.errors import UserError
+from app.models import (
+    AllocationRun,
+    Application,
+    Catchment,
+    EnrollmentPeriod,
+    School,
+    SchoolNeighbour,
+)
+from app.services import allocation, workflow
+
+
+class RunError(UserError):
+    """An allocation run was refused; nothing changed."""
+
+
+def keys_of(period: EnrollmentPeriod) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in (period.priority_keys or "").split(",") if k.strip())
+    unknown = [k for k in keys if k not in allocation.KEYS]
+    if unknown or not keys:
+        raise RunError(_l("Unknown priority keys: %(keys)s.", keys=", ".join(unknown) or "—"))
+    return keys
+
+
+def _taken(session: Session, period: EnrollmentPeriod) -> dict[int, int]:
+    """Seats already given in other periods of the same year, stage and grade (earlier rounds)."""
+    rows = session.execute(
+        select(Application.allocated_school_id, func.count())
+        .join(EnrollmentPeriod)
+        .where(
+            Application.status.in_(("admitted", "reassigned")),
+            Application.period_id != period.id,
+            EnrollmentPeriod.year == period.year,
+            EnrollmentPeriod.stage == period.stage,
+            EnrollmentPeriod.grade == period.grade,
+        )
+        .group_by(Application.allocated_school_id)
+    ).all()
+    return {school_id: n for school_id, n in rows}
+
+
+def inputs(session: Session, period: EnrollmentPeriod, statuses=("approved",)):
+    """The period's applicants and schools as plain data for the engine."""
+    taken = _taken(session, period)
+    neighbours: dict[int, list[int]] = {}
+    for row in session.scalars(select(SchoolNeighbour).order_by(SchoolNeighbour.school_id, SchoolNeighbour.rank)):
+        neighbours.setdefault(row.school_id, []).append(row.neighbour_id)
+    schools = [
+        allocation.School(s.id, max(s.seats - taken.get(s.id, 0), 0), tuple(neighbours.get(s.id, ())))
+        for s in session.scalars(select(School).order_by(School.id))
+    ]
+    by_name = {s.name: s.id for s in session.scalars(select(School))}
+    zones: dict[int, dict[int, str]] = {}
+    for c in session.scalars(select(Catchment)):
+        zones.setdefault(c.community_id, {})[c.school_id] = c.kind
+    applicants = []
+    for a in session.scalars(select(Application).where(Application.period_id == period.id, Application.status.in_(statuses))):
+        if a.child.birth_date is None or not a.choices:
+            continue
+        sibling = (a.section_data or {}).get("sibling") or {}
+        siblings = frozenset({by_name[sibling["school"]]} if sibling.get("school") in by_name else ())
+        applicants.append(
+            allocation.Applicant(
+                id=a.id,
+                number=a.number,
+                choices=tuple(c.school_id for c in a.choices),
+                channel_priority=a.channel.priority if a.channel else 99,
+                birth_date=a.child.birth_date,
+                standing=zones.get(a.community_id, {}),
+                sibling_schools=siblings,
+            )
+        )
+    return applicants, schools
+
+
+def simulate(session: Session, period: EnrollmentPeriod, seed: str, user_id: int | None = None,
+             mechanism: str | None = None) -> AllocationRun:
+    """A dry run, stored so it can be inspected, compared and later published."""
+    if not seed.strip():
+        raise RunError(_l("A lottery seed is required."))
+    mechanism = mechanism or period.allocation_mechanism
+    keys = keys_of(period)
+    applicants, schools = inputs(session, period)
+    result = allocation.allocate(applicants, schools, seed, mechanism, keys)
+    run = AllocationRun(
+        period=period, created_by_id=user_id, mechanism=mechanism, keys=",".join(keys), seed=seed,
+        seed_hash=result.seed_hash, summary=summarize(result, schools, applicants),
+        results={str(a.id): result.explain(a) for a in applicants},
+    )
+    session.add(run)
+    session.commit()
+    return run
+
+
+def summarize(result: allocation.Result, schools, applicants) -> dict:
+    by_id = {s.id: s for s in schools}
+    first_choices: dict[int, int] = {}
+    for a in applicants:
+        first_choices[a.choices[0]] = first_choices.get(a.choices[0], 0) + 1
+    summary = {}
+    for school in schools:
+        placed = result.placed_at(school.id)
+        summary[str(school.id)] = {
+            "seats": by_id[school.id].seats,
+            "placed": len(placed),
+            "reassigned_in": sum(1 for a in placed if result.placements[a].via == "reassigned"),
+            "first_choices": first_choices.get(school.id, 0),
+            "cutoff": result.cutoffs.get(school.id),
+        }
+    summary["unplaced"] = sorted(a for a, p in result.placements.items() if p.via == "unplaced")
+    return summary
+
+
+def publish(session: Session, run: AllocationRun, user_id: int | None, now: dt.datetime) -> int:
+    """Write every result and move the applications, in one transaction, or nothing at all."""
+    try:
+        _lock_period(session, run.period_id)
+        session.refresh(run)
+        if run.state == "published":
+            raise RunError(_l("This run has already been published."))
+        other = session.scalar(select(AllocationRun.id).where(AllocationRun.period_id == run.period_id,
+                                                              AllocationRun.state == "published"))
+        if other is not None:
+            raise RunError(_l("Another run of this period has already been published."))
+        moved = 0
+        for key, why in run.results.items():
+            if why["result"] == "unplaced":
+                continue
+            application = session.get(Application, int(key))
+            application.allocated_school_id = why["school"]
+            application.allocation_note = {**why, "run": run.id, "seed_hash": run.seed_hash}
+            step = "admit" if why["result"] == "choice" else "reassign"
+            workflow.transition(session, application, step, user_id=user_id, now=now)
+            moved += 1
+        run.state = "published"
+        run.published_at = now
+        session.commit()
+        return moved
+    except Exception:
+        session.rollback()
+        raise
+
+
+def _lock_period(session: Session, period_id: int) -> None:
+    """Two publishers of one period wait for each other (PostgreSQL); SQLite serialises writers itself."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 52_000_000 + period_id})
+    else:
+        session.execute(select(EnrollmentPeriod.id).where(EnrollmentPeriod.id == period_id).with_for_update())
+
+
+def replay(session: Session, period: EnrollmentPeriod, seed: str) -> dict:
+    """Run again from the same data and seed without storing anything; equal to the stored run."""
+    applicants, schools = inputs(session, period, statuses=("approved", "admitted", "reassigned"))
+    result = allocation.allocate(applicants, schools, seed, period.allocation_mechanism, keys_of(period))
+    # through JSON, as the stored run was: school ids become string keys
+    return json.loads(json.dumps({str(a.id): result.explain(a) for a in applicants}))

@@ -1,0 +1,121 @@
+"""Allocation over the database: simulate, publish all-or-nothing, replay from the seed."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from app.models import AllocationRun, Application, EnrollmentPeriod, Message
+from app.services import allocation_runs, workflow
+
+SEED = "石门-2026-派位"
+
+
+@pytest.fixture
+def county(fresh_app):
+    """A fresh Shimen with approved applications in the grade-1 period."""
+    from app.extensions import db
+    from app.services import demo
+
+    demo.load_county(db.session, "shimen")
+    demo.make_applications(db.session, 150, None, seed=11)
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-P1"))
+    for a in db.session.scalars(select(Application).where(Application.period_id == period.id)):
+        if a.status == "submitted":
+            workflow.transition(db.session, a, "start_review")
+        if a.status == "in_review":
+            workflow.transition(db.session, a, "approve")
+    db.session.commit()
+    return fresh_app, db.session, period
+
+
+def _approved(session, period):
+    return session.scalars(select(Application).where(Application.period_id == period.id, Application.status == "approved")).all()
+
+
+def test_simulation_changes_no_application(county):
+    app, session, period = county
+    before = {a.id: a.status for a in _approved(session, period)}
+    assert len(before) > 10
+    run = allocation_runs.simulate(session, period, SEED)
+    assert run.state == "simulated" and set(run.results) == {str(i) for i in before}
+    session.expire_all()
+    assert {a.id: a.status for a in _approved(session, period)} == before
+    placed = sum(v["placed"] for k, v in run.summary.items() if k != "unplaced")
+    assert placed + len(run.summary["unplaced"]) == len(before)
+
+
+def test_runs_compare_by_mechanism(county):
+    app, session, period = county
+    fcf = allocation_runs.simulate(session, period, SEED, mechanism="first_choice_first")
+    da = allocation_runs.simulate(session, period, SEED, mechanism="deferred_acceptance")
+    for run in (fcf, da):
+        for school_id, row in run.summary.items():
+            if school_id != "unplaced":
+                assert row["placed"] <= row["seats"]
+    assert session.query(AllocationRun).filter_by(period_id=period.id).count() == 2
+
+
+def test_publish_moves_everyone_with_messages_and_explanations(county):
+    app, session, period = county
+    run = allocation_runs.simulate(session, period, SEED)
+    moved = allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 0))
+    session.expire_all()
+    results = {a.id: a for a in session.scalars(select(Application).where(Application.period_id == period.id))}
+    admitted = [a for a in results.values() if a.status in ("admitted", "reassigned")]
+    assert len(admitted) == moved > 0
+    for a in admitted:
+        assert a.allocated_school_id == run.results[str(a.id)]["school"]
+        assert a.allocation_note["seed_hash"] == run.seed_hash
+        assert session.scalar(select(Message).where(Message.application_id == a.id, Message.title.in_(("Admitted", "已录取", "Reassigned", "已调剂")))) is not None
+    with pytest.raises(allocation_runs.RunError):
+        allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 5))
+    second = allocation_runs.simulate(session, period, "another seed")
+    with pytest.raises(allocation_runs.RunError):
+        allocation_runs.publish(session, second, None, dt.datetime(2026, 8, 10, 9, 5))
+
+
+def test_publish_is_all_or_nothing_when_interrupted(county, monkeypatch):
+    app, session, period = county
+    run = allocation_runs.simulate(session, period, SEED)
+    real = workflow.transition
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workflow, "transition", failing)
+    with pytest.raises(RuntimeError):
+        allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 0))
+    session.expire_all()
+    rows = session.scalars(select(Application).where(Application.period_id == period.id)).all()
+    assert not [a for a in rows if a.status in ("admitted", "reassigned") or a.allocated_school_id]
+    assert session.get(AllocationRun, run.id).state == "simulated"
+
+
+def test_cli_runs_publishes_and_replays_identically(county):
+    app, session, period = county
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["allocate", "SM-P1", "--seed", SEED, "--publish"])
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output
+    replay = runner.invoke(args=["allocate", "SM-P1", "--replay", SEED])
+    assert replay.exit_code == 0 and "identical" in replay.output, replay.output
+    assert runner.invoke(args=["allocate", "SM-P1", "--replay", "wrong seed"]).exit_code == 1
+
+
+def test_seats_taken_in_earlier_rounds_are_not_given_again(county):
+    app, session, period = county
+    applicants, schools = allocation_runs.inputs(session, period)
+    full = {s.id: s.seats for s in schools}
+    underage = session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-P1U"))
+    someone = session.scalar(select(Application).where(Application.period_id == underage.id).limit(1))
+    school_id = next(iter(full))
+    someone.status, someone.allocated_school_id = "admitted", school_id
+    session.commit()
+    _, schools = allocation_runs.inputs(session, period)
+    assert {s.id: s.seats for s in schools}[school_id] == full[school_id] - 1
