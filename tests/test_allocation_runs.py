@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app.models import AllocationRun, Application, EnrollmentPeriod, Message
+from app.models import AllocationRun, Application, EnrollmentPeriod, Message, School
 from app.services import allocation_runs, workflow
 
 SEED = "石门-2026-派位"
@@ -119,3 +119,36 @@ def test_seats_taken_in_earlier_rounds_are_not_given_again(county):
     session.commit()
     _, schools = allocation_runs.inputs(session, period)
     assert {s.id: s.seats for s in schools}[school_id] == full[school_id] - 1
+
+
+def test_parents_and_reviewers_read_the_result_in_words(county):
+    from app.services.allocation_words import explain
+
+    app, session, period = county
+    run = allocation_runs.simulate(session, period, SEED)
+    allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 0))
+    session.expire_all()
+    admitted = session.scalar(select(Application).where(Application.status == "admitted").limit(1))
+    with app.test_request_context():
+        from flask_babel import force_locale
+
+        with force_locale("zh"):
+            lines = [str(x) for x in explain(session, admitted.allocation_note)]
+    school = session.get(School, admitted.allocated_school_id)
+    assert lines[0].startswith(f"按第 {admitted.allocation_note['choice_rank']} 志愿录取到{school.name}")
+    assert any("最后录取者排第" in line for line in lines[1:])
+
+
+def test_forecast_before_submitting_where_the_county_turns_it_on(fresh_app):
+    from app.extensions import db
+    from app.services import demo
+    from app.services.allocation_words import forecast
+
+    demo.load_county(db.session, "anyi")
+    demo.make_applications(db.session, 30, None, seed=5)
+    draft = db.session.scalar(select(Application).where(Application.status == "draft", Application.channel_id.is_not(None)).limit(1))
+    assert draft.period.preview_allocation
+    name = forecast(db.session, draft)
+    assert name in {c.school.name for c in draft.choices} | {s.name for s in db.session.scalars(select(School))}
+    draft.period.preview_allocation = False
+    assert forecast(db.session, draft) is None

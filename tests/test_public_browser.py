@@ -69,6 +69,8 @@ def test_parent_main_flow(county_server, fresh_app, phone_page, county, area, pe
     flow.start(period)
     steps = flow.fill_steps(channel=channel, community=community)
     assert steps[:3] == ["channel", "community", "choices"] and steps[-1] == "preview"
+    if county == "anyi":  # Anyi shows a seat forecast, marked as not a result
+        assert "学位预分配信息" in phone_page.inner_text("main") and "并非最终结果" in phone_page.inner_text("main")
     flow.submit()
     text = phone_page.inner_text("main")
     application = db.session.scalar(select(Application).order_by(Application.id.desc()))

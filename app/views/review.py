@@ -15,6 +15,7 @@ from app.extensions import appbuilder, db
 from app.models import Application, ApplicationChoice, ApplicationEvent, Attachment, ReasonTemplate
 from app.services import audit, exports, review
 from app.services.clock import local_now
+from app.services.allocation_words import explain as explain_allocation
 from app.services.flags import LABELS as FLAG_LABELS
 from app.services.flags import compute as compute_flags
 from app.services.sections import FIELDS, GUARDIAN_FIELDS
@@ -140,6 +141,7 @@ class ApplicationModelView(ReadOnlyModelView):
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
             item=item, attachments=attachments, events=events, flags=compute_flags(db.session, item),
+            explanation=explain_allocation(db.session, item.allocation_note),
             fields=FIELDS, guardian_fields=GUARDIAN_FIELDS, full_ids=_full_ids(),
             templates={k: db.session.scalars(select(ReasonTemplate).where(ReasonTemplate.kind == k).order_by(ReasonTemplate.position)).all() for k in ("return", "reject")},
         )

@@ -117,7 +117,10 @@ def _step_context(application, step: str) -> dict:
         return {"uploaded": apps.attachments_by_material(db.session, application)}
     if step == "preview":
         token = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").dumps([application.id, now().isoformat()])
+        from app.services.allocation_words import forecast
+
         return {"missing": apps.missing(db.session, application), "token": token,
+                "forecast": forecast(db.session, application) if application.choices else None,
                 "uploaded": apps.attachments_by_material(db.session, application), "fields": FIELDS,
                 "guardian_fields": GUARDIAN_FIELDS, "section_labels": CHOICES["section"]}
     if step == "guardians":
@@ -204,7 +207,10 @@ def detail(application_id):
         select(ApplicationEvent).where(ApplicationEvent.application_id == application.id).order_by(ApplicationEvent.at, ApplicationEvent.id)
     ).all()
     current = now()
+    from app.services.allocation_words import explain
+
     return render_template("public/detail.html", application=application, events=events,
+                           explanation=explain(db.session, application.allocation_note),
                            receipt=request.args.get("receipt"), can_edit=apps.can_edit(application, current),
                            can_withdraw=apps.can_withdraw(application, current),
                            problems=eligibility.period_problems(application.period, current))

@@ -1,0 +1,55 @@
+"""An allocation result in plain words, for the parent's page and the reviewer's."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Catchment, School
+
+
+def explain(session: Session, note: dict | None) -> list:
+    """Sentences saying why the application got its result; empty before allocation."""
+    if not note:
+        return []
+    names = {str(s.id): s.name for s in session.scalars(select(School))}
+    ranks, cutoffs = note.get("ranks") or {}, note.get("cutoffs") or {}
+    lines = []
+    for school_id, position in ranks.items():
+        cut = cutoffs.get(school_id) or {}
+        if cut:
+            lines.append(_l("At %(school)s you ranked %(rank)d; its last admitted applicant ranked %(cut)d (category %(group)d, born %(birth)s).",
+                            school=names.get(school_id, school_id), rank=position or 0, cut=cut.get("rank", 0),
+                            group=cut.get("group", 0), birth=cut.get("birth_date", "")))
+        else:
+            lines.append(_l("At %(school)s you ranked %(rank)d; it admitted nobody by choice.", school=names.get(school_id, school_id), rank=position or 0))
+    school = names.get(str(note.get("school")), "")
+    if note.get("result") == "choice":
+        lines.insert(0, _l("Placed at %(school)s, your choice %(k)d, in category %(group)d.", school=school, k=note.get("choice_rank") or 1, group=note.get("group", 0)))
+    elif note.get("result") == "reassigned":
+        lines.insert(0, _l("Your chosen schools were full, so you were placed at %(school)s, the nearest school with seats to %(first)s.",
+                           school=school, first=names.get(str(note.get("reassigned_from")), "")))
+    else:
+        lines.insert(0, _l("Your chosen schools and their neighbours were full; the education bureau will arrange a place."))
+    return lines
+
+
+def forecast(session: Session, application) -> str | None:
+    """The school this application's data would get now, if every approved one and it were allocated."""
+    from app.services import allocation, allocation_runs
+
+    period = application.period
+    if not period.preview_allocation or not application.choices or application.child.birth_date is None:
+        return None
+    applicants, schools = allocation_runs.inputs(session, period)
+    applicants = [a for a in applicants if a.id != application.id]
+    zones = {c.school_id: c.kind for c in session.scalars(select(Catchment).where(Catchment.community_id == application.community_id))}
+    me = allocation.Applicant(
+        id=application.id, number=application.number, choices=tuple(c.school_id for c in application.choices),
+        channel_priority=application.channel.priority if application.channel else 99,
+        birth_date=application.child.birth_date, standing=zones,
+    )
+    result = allocation.allocate(applicants + [me], schools, "forecast:" + application.number,
+                                 period.allocation_mechanism, allocation_runs.keys_of(period))
+    placed = result.placements[application.id].school_id
+    return session.get(School, placed).name if placed is not None else None
