@@ -223,6 +223,9 @@ class EnrollmentPeriod(Model):
     allocation_mechanism: Mapped[str] = mapped_column(String(32), default="first_choice_first")
     priority_keys: Mapped[str] = mapped_column(String(128), default="channel,birth,lottery")
     preview_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # sha256 of the lottery seed, published before allocation; the seed itself is given at the run
+    lottery_seed_hash: Mapped[str] = mapped_column(String(64), default="")
+    lottery_committed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     description: Mapped[str] = mapped_column(Text, default="")
     channels: Mapped[list["Channel"]] = relationship(
         back_populates="period", order_by="Channel.priority"

@@ -38,6 +38,8 @@ FAMILIES = ("ParentAccount", "Child", "Guardian", "Message")
 APPLICATION = "Application"
 STORAGE = "Storage"  # the document storage browser
 DASHBOARD = "Dashboard"
+ALLOCATION = "Allocation"
+ALLOCATE = "allocate"  # commit the seed, simulate and publish
 
 # Menu categories and items (menu_access is granted on these names)
 MENU_PLACES = "Places and schools"
@@ -58,7 +60,7 @@ MENU_ITEMS = {
         "County import and export",
         "Document storage",
     ),
-    MENU_APPLICATIONS: ("Applications", "Application events", "Attachments", "Bureau dashboard"),
+    MENU_APPLICATIONS: ("Applications", "Application events", "Attachments", "Bureau dashboard", "Seat allocation"),
     MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools", "Sensitive reads"),
 }
 
@@ -125,7 +127,7 @@ ROLES: dict[str, list[list[str]]] = {
     COUNTY_IT: [
         _grant(SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
         _grant([STORAGE], [BROWSE]),
-        _grant([DASHBOARD], [READ]),
+        _grant([DASHBOARD, ALLOCATION], [READ]),
         _grant(APPLICATIONS + FAMILIES, [READ]),
         _grant([APPLICATION], [ALL_SCHOOLS]),
         _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),
@@ -135,6 +137,7 @@ ROLES: dict[str, list[list[str]]] = {
         _grant(APPLICATIONS, [READ, REVIEW]),
         _grant([APPLICATION], [ALL_SCHOOLS, FULL_ID]),
         _grant([DASHBOARD], [READ]),
+        _grant([ALLOCATION], [READ, ALLOCATE]),
         _grant(FAMILIES, [READ]),
         _grant(PLACES + SCHOOLS + ENROLLMENT_SETUP, [READ]),
         _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),

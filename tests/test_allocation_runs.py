@@ -152,3 +152,32 @@ def test_forecast_before_submitting_where_the_county_turns_it_on(fresh_app):
     assert name in {c.school.name for c in draft.choices} | {s.name for s in db.session.scalars(select(School))}
     draft.period.preview_allocation = False
     assert forecast(db.session, draft) is None
+
+
+def test_seed_commitment_is_checked_and_shown_to_parents(county):
+    app, session, period = county
+    digest = allocation_runs.commit_seed(session, period, SEED, dt.datetime(2026, 8, 1, 9, 0))
+    with pytest.raises(allocation_runs.RunError):
+        allocation_runs.simulate(session, period, "a different seed")
+    assert allocation_runs.simulate(session, period, SEED).seed_hash == digest
+    html = app.test_client().get(f"/period/{period.id}").get_data(as_text=True)
+    assert digest in html and SEED not in html
+
+
+def test_publish_through_the_allocation_page(county):
+    from app.extensions import appbuilder
+    from tests.conftest import csrf_token, login
+
+    app, session, period = county
+    from app.services import demo
+
+    demo.create_staff(appbuilder.sm, session, "pw-123456")
+    bureau = login(app.test_client(), "bureau_reviewer", "pw-123456")
+    response = bureau.post("/allocation/simulate", data={"period": period.id, "seed": SEED, "csrf_token": csrf_token(bureau)})
+    assert response.status_code == 302
+    run = session.scalar(select(AllocationRun).order_by(AllocationRun.id.desc()))
+    page = bureau.get(f"/allocation/?period={period.id}").get_data(as_text=True)
+    assert "模拟" in page and "录取线" in page
+    bureau.post(f"/allocation/publish/{run.id}", data={"csrf_token": csrf_token(bureau)})
+    session.expire_all()
+    assert session.get(AllocationRun, run.id).state == "published"

@@ -61,6 +61,7 @@ ADMIN_PAGES = [
     "/sensitivereadmodelview/list/",
     "/applicationmodelview/reason/return?ids=1",
     "/applicationmodelview/full_id/1",
+    "/allocation/",
 ]
 
 

@@ -139,3 +139,18 @@ def test_delete_without_csrf_token_is_refused(county_it_client, db_session):
 def test_family_tables_are_read_only_for_county_it(county_it_client):
     assert county_it_client.get("/childmodelview/add").status_code == 403
     assert county_it_client.get("/guardianmodelview/edit/1").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "role,page,act",
+    [("Admin", 200, True), ("BureauReviewer", 200, True), ("CountyIT", 200, False), ("SchoolReviewer", 403, False)],
+)
+def test_allocation_page_by_role(role_clients, db_session, role, page, act):
+    from app.models import AllocationRun
+
+    client = role_clients[role]
+    assert client.get("/allocation/").status_code == page
+    before = db_session.query(AllocationRun).count()
+    response = client.post("/allocation/simulate", data={"period": 1, "seed": f"seed-{role}", "csrf_token": csrf_token(client)})
+    assert response.status_code == (302 if act else 403)
+    assert db_session.query(AllocationRun).count() == before + (1 if act else 0)

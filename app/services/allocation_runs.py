@@ -83,11 +83,26 @@ def inputs(session: Session, period: EnrollmentPeriod, statuses=("approved",)):
     return applicants, schools
 
 
+def commit_seed(session: Session, period: EnrollmentPeriod, seed: str, now: dt.datetime) -> str:
+    """Publish the seed's hash before allocating; only the hash is stored."""
+    if not seed.strip():
+        raise RunError(_l("A lottery seed is required."))
+    if session.scalar(select(AllocationRun.id).where(AllocationRun.period_id == period.id, AllocationRun.state == "published")):
+        raise RunError(_l("Another run of this period has already been published."))
+    period.lottery_seed_hash = allocation.seed_hash(seed)
+    period.lottery_committed_at = now
+    session.commit()
+    return period.lottery_seed_hash
+
+
 def simulate(session: Session, period: EnrollmentPeriod, seed: str, user_id: int | None = None,
              mechanism: str | None = None) -> AllocationRun:
     """A dry run, stored so it can be inspected, compared and later published."""
     if not seed.strip():
         raise RunError(_l("A lottery seed is required."))
+    if period.lottery_seed_hash and allocation.seed_hash(seed) != period.lottery_seed_hash:
+        raise RunError(_l("This seed does not match the hash published on %(t)s.",
+                          t=period.lottery_committed_at.strftime("%Y-%m-%d %H:%M") if period.lottery_committed_at else ""))
     mechanism = mechanism or period.allocation_mechanism
     keys = keys_of(period)
     applicants, schools = inputs(session, period)

@@ -7,7 +7,7 @@ from app import security as s
 
 
 def register_views(appbuilder) -> None:
-    from app.views import accounts, applications, county, dashboard, places, review, setup
+    from app.views import accounts, allocation, applications, county, dashboard, places, review, setup
 
     def add(view, name, label, icon, category, category_label, category_icon):
         appbuilder.add_view(
@@ -54,6 +54,7 @@ def register_views(appbuilder) -> None:
     add(applications.ApplicationEventModelView, "Application events", _l("Application events"), "fa-history", *apps_menu)
     add(applications.AttachmentModelView, "Attachments", _l("Attachments"), "fa-paperclip", *apps_menu)
     add(dashboard.DashboardView, "Bureau dashboard", _l("Bureau dashboard"), "fa-bar-chart", *apps_menu)
+    add(allocation.AllocationView, "Seat allocation", _l("Seat allocation"), "fa-random", *apps_menu)
     appbuilder.add_view_no_menu(applications.ApplicationChoiceModelView)
 
     accounts_menu = (s.MENU_ACCOUNTS, _l("Accounts"), "fa-users")

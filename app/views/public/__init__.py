@@ -38,7 +38,14 @@ def public_context():
     if parent is not None:
         unread = db.session.query(Message).filter_by(account_id=parent.id, read_at=None).count()
     return {"parent": parent, "unread": unread, "status_label": status_label, "step_label": step_label,
-            "mask": mask_id, "choice_label": choice_label, "get_locale": get_locale}
+            "mask": mask_id, "choice_label": choice_label, "get_locale": get_locale,
+            "mechanism_label": mechanism_label}
+
+
+def mechanism_label(code: str):
+    from app.labels import CHOICES
+
+    return CHOICES["mechanism"].get(code, code)
 
 
 def status_label(status: str):
