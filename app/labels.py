@@ -109,6 +109,7 @@ COLUMNS = {
     "user": _l("Staff user"),
     "step": _l("Status change"),
     "allocation_mechanism": _l("Allocation mechanism"),
+    "grade_to": _l("Up to grade"),
     "priority_keys": _l("Priority order"),
     "preview_allocation": _l("Show a seat forecast before submitting"),
     "locale": _l("Language"),

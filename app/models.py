@@ -133,6 +133,25 @@ class School(Model):
         return self.name
 
 
+class SchoolGradeSeats(Model):
+    """Free seats in one grade of a school, for transfers (转学插班): no class beyond its seats."""
+
+    __tablename__ = "school_grade_seats"
+    __table_args__ = (
+        UniqueConstraint("school_id", "grade", name="uq_school_grade"),
+        CheckConstraint("grade BETWEEN 1 AND 9", name="ck_school_grade"),
+        CheckConstraint("seats >= 0", name="ck_school_grade_seats"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id", ondelete="CASCADE"))
+    grade: Mapped[int] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+    school: Mapped[School] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.school} · {self.grade}"
+
+
 class SchoolNeighbour(Model):
     """A school's ordered list of neighbours for reassignment (调剂)."""
 
@@ -195,6 +214,7 @@ class EnrollmentPeriod(Model):
         CheckConstraint(one_of("entry_kind", ENTRY_KINDS), name="ck_period_entry_kind"),
         CheckConstraint(one_of("ownership", OWNERSHIPS), name="ck_period_ownership"),
         CheckConstraint("grade BETWEEN 1 AND 9", name="ck_period_grade"),
+        CheckConstraint("grade_to IS NULL OR grade_to BETWEEN grade AND 9", name="ck_period_grade_to"),
         CheckConstraint("closes_at > opens_at", name="ck_period_window"),
         CheckConstraint("choice_count >= 1", name="ck_period_choices"),
         CheckConstraint("withdrawal_limit >= 0", name="ck_period_withdrawals"),
@@ -208,6 +228,7 @@ class EnrollmentPeriod(Model):
     year: Mapped[int] = mapped_column(Integer)
     stage: Mapped[str] = mapped_column(String(16), default="primary")
     grade: Mapped[int] = mapped_column(Integer, default=1)
+    grade_to: Mapped[Optional[int]] = mapped_column(Integer)  # transfers: the highest grade taken
     entry_kind: Mapped[str] = mapped_column(String(16), default="new")
     ownership: Mapped[str] = mapped_column(String(16), default="public")
     opens_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -404,6 +425,7 @@ class Application(Model):
     channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channel.id"), index=True)
     community_id: Mapped[Optional[int]] = mapped_column(ForeignKey("community.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    grade: Mapped[Optional[int]] = mapped_column(Integer)  # the grade applied for (transfers choose)
     section_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     withdrawal_count: Mapped[int] = mapped_column(Integer, default=0)
     return_reason: Mapped[str] = mapped_column(Text, default="")

@@ -19,7 +19,7 @@ MENU_ACCESS = "menu_access"
 
 # Resources
 PLACES = ("District", "Street", "Community")
-SCHOOLS = ("School", "Catchment", "SchoolNeighbour")
+SCHOOLS = ("School", "Catchment", "SchoolNeighbour", "SchoolGradeSeats")
 ENROLLMENT_SETUP = (
     "EnrollmentPeriod",
     "Channel",
@@ -47,7 +47,7 @@ MENU_SETUP = "Enrollment set-up"
 MENU_APPLICATIONS = "Applications"
 MENU_ACCOUNTS = "Accounts"
 MENU_ITEMS = {
-    MENU_PLACES: ("Districts", "Streets", "Communities", "Schools", "Catchments", "Neighbour schools"),
+    MENU_PLACES: ("Districts", "Streets", "Communities", "Schools", "Catchments", "Neighbour schools", "Seats per grade"),
     MENU_SETUP: (
         "Enrollment periods",
         "Channels",

@@ -181,3 +181,64 @@ def test_publish_through_the_allocation_page(county):
     bureau.post(f"/allocation/publish/{run.id}", data={"csrf_token": csrf_token(bureau)})
     session.expire_all()
     assert session.get(AllocationRun, run.id).state == "published"
+
+
+def test_transfers_fill_no_class_beyond_its_seats(fresh_app):
+    from collections import Counter
+
+    from app.extensions import db
+    from app.models import SchoolGradeSeats
+    from app.services import demo
+
+    demo.load_county(db.session, "shimen")
+    demo.make_applications(db.session, 200, None, seed=3)
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-PT"))
+    assert (period.grade, period.grade_to) == (2, 6)
+    for a in db.session.scalars(select(Application).where(Application.period_id == period.id)):
+        for step in ("submit", "start_review", "approve"):
+            if a.status in workflow.TRANSITIONS[step].sources:
+                workflow.transition(db.session, a, step)
+    db.session.commit()
+    applicants, pools = allocation_runs.inputs(db.session, period)
+    assert applicants and all(":" in str(c) for a in applicants for c in a.choices)
+    run = allocation_runs.simulate(db.session, period, SEED)
+    allocation_runs.publish(db.session, run, None, dt.datetime(2026, 9, 1, 9, 0))
+    db.session.expire_all()
+    placed = Counter(
+        (a.allocated_school_id, a.grade)
+        for a in db.session.scalars(select(Application).where(Application.period_id == period.id, Application.status.in_(("admitted", "reassigned"))))
+    )
+    seats = {(g.school_id, g.grade): g.seats for g in db.session.scalars(select(SchoolGradeSeats))}
+    assert placed and all(n <= seats[key] for key, n in placed.items())
+    # ranked by channel (category 1 to 6) first: nobody of a later category beats an earlier one at a full class
+    for key, row in run.summary.items():
+        if key != "unplaced" and row["cutoff"]:
+            assert row["placed"] <= row["seats"]
+
+
+def test_transfer_parent_chooses_the_grade(app, db_session):
+    from app.models import Child
+    from tests.conftest import parent_login
+    from tests.public_helpers import add_child, consent, post, start
+
+    parent = parent_login(app)
+    _, number = add_child(parent, dt.date(2017, 3, 1))
+    consent(parent)
+    child = db_session.scalar(select(Child).where(Child.id_number == number))
+    period = db_session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-PT"))
+    saved = period.opens_at, period.closes_at
+    period.opens_at, period.closes_at = dt.datetime.now() - dt.timedelta(days=1), dt.datetime.now() + dt.timedelta(days=10)
+    db_session.commit()
+    try:
+        location = start(parent, child.id, period.id).headers["Location"]
+        page = parent.get(location).get_data(as_text=True)
+        assert "插班年级" in page and "6 年级" in page
+        application_id = location.split("/")[3]
+        response = post(parent, f"/my/a/{application_id}/channel", {"channel_id": period.channels[0].id, "grade": 7})
+        assert response.status_code == 400 and "请选择插班年级（2 至 6 年级）" in response.get_data(as_text=True)
+        assert post(parent, f"/my/a/{application_id}/channel", {"channel_id": period.channels[0].id, "grade": 4}).status_code == 302
+        db_session.expire_all()
+        assert db_session.get(Application, int(application_id)).grade == 4
+    finally:
+        period.opens_at, period.closes_at = saved
+        db_session.commit()

@@ -15,6 +15,7 @@ from app.models import (
     Catchment,
     EnrollmentPeriod,
     School,
+    SchoolGradeSeats,
     SchoolNeighbour,
 )
 from app.services import allocation, workflow
@@ -49,16 +50,36 @@ def _taken(session: Session, period: EnrollmentPeriod) -> dict[int, int]:
     return {school_id: n for school_id, n in rows}
 
 
+def pool(school_id: int, grade: int | None) -> str | int:
+    """A seat pool: a school, or for transfers one grade of a school ("12:3")."""
+    return school_id if grade is None else f"{school_id}:{grade}"
+
+
+def school_of(pool_id) -> int:
+    return int(str(pool_id).split(":")[0])
+
+
+def _pools(session: Session, period: EnrollmentPeriod, neighbours: dict[int, list[int]]) -> list[allocation.School]:
+    if period.entry_kind != "transfer":
+        taken = _taken(session, period)
+        return [
+            allocation.School(s.id, max(s.seats - taken.get(s.id, 0), 0), tuple(neighbours.get(s.id, ())))
+            for s in session.scalars(select(School).order_by(School.id))
+        ]
+    # transfers: each grade of each school is its own pool; reassignment stays in the same grade
+    return [
+        allocation.School(pool(g.school_id, g.grade), g.seats, tuple(pool(n, g.grade) for n in neighbours.get(g.school_id, ())))
+        for g in session.scalars(select(SchoolGradeSeats).order_by(SchoolGradeSeats.school_id, SchoolGradeSeats.grade))
+    ]
+
+
 def inputs(session: Session, period: EnrollmentPeriod, statuses=("approved",)):
-    """The period's applicants and schools as plain data for the engine."""
-    taken = _taken(session, period)
+    """The period's applicants and seat pools as plain data for the engine."""
     neighbours: dict[int, list[int]] = {}
     for row in session.scalars(select(SchoolNeighbour).order_by(SchoolNeighbour.school_id, SchoolNeighbour.rank)):
         neighbours.setdefault(row.school_id, []).append(row.neighbour_id)
-    schools = [
-        allocation.School(s.id, max(s.seats - taken.get(s.id, 0), 0), tuple(neighbours.get(s.id, ())))
-        for s in session.scalars(select(School).order_by(School.id))
-    ]
+    schools = _pools(session, period, neighbours)
+    transfer = period.entry_kind == "transfer"
     by_name = {s.name: s.id for s in session.scalars(select(School))}
     zones: dict[int, dict[int, str]] = {}
     for c in session.scalars(select(Catchment)):
@@ -73,10 +94,10 @@ def inputs(session: Session, period: EnrollmentPeriod, statuses=("approved",)):
             allocation.Applicant(
                 id=a.id,
                 number=a.number,
-                choices=tuple(c.school_id for c in a.choices),
+                choices=tuple(pool(c.school_id, (a.grade or period.grade) if transfer else None) for c in a.choices),
                 channel_priority=a.channel.priority if a.channel else 99,
                 birth_date=a.child.birth_date,
-                standing=zones.get(a.community_id, {}),
+                standing={pool(k, (a.grade or period.grade) if transfer else None): v for k, v in zones.get(a.community_id, {}).items()},
                 sibling_schools=siblings,
             )
         )
@@ -152,7 +173,7 @@ def publish(session: Session, run: AllocationRun, user_id: int | None, now: dt.d
             if why["result"] == "unplaced":
                 continue
             application = session.get(Application, int(key))
-            application.allocated_school_id = why["school"]
+            application.allocated_school_id = school_of(why["school"])
             application.allocation_note = {**why, "run": run.id, "seed_hash": run.seed_hash}
             step = "admit" if why["result"] == "choice" else "reassign"
             workflow.transition(session, application, step, user_id=user_id, now=now)

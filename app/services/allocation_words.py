@@ -12,7 +12,15 @@ def explain(session: Session, note: dict | None) -> list:
     """Sentences saying why the application got its result; empty before allocation."""
     if not note:
         return []
-    names = {str(s.id): s.name for s in session.scalars(select(School))}
+    schools = {str(s.id): s.name for s in session.scalars(select(School))}
+
+    class Names(dict):
+        def get(self, key, default=None):  # "12:3" is grade 3 of school 12
+            school, _, grade = str(key).partition(":")
+            name = schools.get(school, default)
+            return str(_l("%(school)s, grade %(g)s", school=name, g=grade)) if grade and name else name
+
+    names = Names()
     ranks, cutoffs = note.get("ranks") or {}, note.get("cutoffs") or {}
     lines = []
     for school_id, position in ranks.items():
@@ -32,6 +40,14 @@ def explain(session: Session, note: dict | None) -> list:
     else:
         lines.insert(0, _l("Your chosen schools and their neighbours were full; the education bureau will arrange a place."))
     return lines
+
+
+def pool_name(session: Session, pool_id) -> str:
+    """The school (and for transfers the grade) a seat pool stands for."""
+    school, _, grade = str(pool_id).partition(":")
+    found = session.get(School, int(school))
+    name = found.name if found else school
+    return str(_l("%(school)s, grade %(g)s", school=name, g=grade)) if grade else name
 
 
 def forecast(session: Session, application) -> str | None:

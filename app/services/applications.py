@@ -82,10 +82,21 @@ def steps(application: Application) -> list[str]:
     return names + ["preview"]
 
 
-def set_channel(session: Session, application: Application, channel_id: int) -> None:
+def grades(period: EnrollmentPeriod) -> list[int]:
+    """The grades a period takes: one, or for transfers a range."""
+    return list(range(period.grade, (period.grade_to or period.grade) + 1))
+
+
+def set_channel(session: Session, application: Application, channel_id: int, grade: int | None = None) -> None:
     channel = session.get(Channel, channel_id)
     if channel is None or channel.period_id != application.period_id:
         raise ApplicationError(_l("Choose one of this period's categories."))
+    allowed = grades(application.period)
+    if grade is None and len(allowed) == 1:
+        grade = allowed[0]
+    if grade not in allowed:
+        raise ApplicationError(_l("Choose the grade to enter, %(a)d to %(b)d.", a=allowed[0], b=allowed[-1]))
+    application.grade = grade
     if application.channel_id != channel.id:
         application.channel = channel
         # another channel asks other sections and schools: keep only what still applies

@@ -279,6 +279,8 @@ def _row_rules(table: Table, sheet: str, number: int, v: dict) -> list[RowError]
     if table.name == "periods":
         if v["closes_at"] <= v["opens_at"]:
             errors.append(RowError(sheet, number, str(table.col("closes_at").header), str(_l("Closing time must be after opening time."))))
+        if v["grade_to"] is not None and v["grade_to"] < v["grade"]:
+            errors.append(RowError(sheet, number, str(table.col("grade_to").header), str(_l("The highest grade is below the first grade."))))
         if v["birth_from"] and v["birth_to"] and v["birth_from"] > v["birth_to"]:
             errors.append(RowError(sheet, number, str(table.col("birth_to").header), str(_l("The birth-date window ends before it starts."))))
     if table.name == "school_neighbours" and v["school"] == v["neighbour"]:

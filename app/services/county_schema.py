@@ -85,6 +85,11 @@ TABLES: tuple[Table, ...] = (
         _ref("neighbour", "schools", "neighbour"),
         Col("rank", "int", True, minimum=1),
     )),
+    Table("grade_seats", _l("Seats per grade"), m.SchoolGradeSeats, ("school", "grade"), (
+        _ref("school", "schools", "school"),
+        Col("grade", "int", True, minimum=1),
+        Col("seats", "int", True, minimum=0),
+    )),
     Table("catchments", _l("Catchments"), m.Catchment, ("school", "community"), (
         _ref("school", "schools", "school"),
         _ref("community", "communities", "community"),
@@ -104,6 +109,7 @@ TABLES: tuple[Table, ...] = (
         Col("year", "int", True, minimum=2000),
         Col("stage", "enum", True, choices=m.PERIOD_STAGES, labels="stage"),
         Col("grade", "int", True, minimum=1),
+        Col("grade_to", "int", minimum=1),
         Col("entry_kind", "enum", True, choices=m.ENTRY_KINDS, labels="entry_kind"),
         Col("ownership", "enum", choices=m.OWNERSHIPS, default="public", labels="ownership"),
         Col("opens_at", "datetime", True),

@@ -251,6 +251,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
             channel=channel,
             community_id=rng.choice(community_ids),
             status="draft",
+            grade=rng.randint(period.grade, period.grade_to or period.grade),
             section_data=_section_data(rng, channel, child),
         )
         application.choices = [ApplicationChoice(school=s, rank=i + 1) for i, s in enumerate(chosen)]

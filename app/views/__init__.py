@@ -26,6 +26,7 @@ def register_views(appbuilder) -> None:
     add(places.CommunityModelView, "Communities", _l("Communities"), "fa-home", *places_menu)
     add(places.SchoolModelView, "Schools", _l("Schools"), "fa-university", *places_menu)
     add(places.CatchmentModelView, "Catchments", _l("Catchments"), "fa-map-marker", *places_menu)
+    add(places.SchoolGradeSeatsModelView, "Seats per grade", _l("Seats per grade"), "fa-th", *places_menu)
     add(places.SchoolNeighbourModelView, "Neighbour schools", _l("Neighbour schools"), "fa-exchange", *places_menu)
 
     setup_menu = (s.MENU_SETUP, _l("Enrollment set-up"), "fa-cogs")

@@ -1,7 +1,7 @@
 """Places and schools: districts, streets, communities, schools, catchments, neighbours."""
 from flask_babel import lazy_gettext as _l
 
-from app.models import Catchment, Community, District, School, SchoolNeighbour, Street
+from app.models import Catchment, Community, District, School, SchoolGradeSeats, SchoolNeighbour, Street
 from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
 
 
@@ -19,6 +19,19 @@ class CatchmentModelView(RuxueModelView):
     search_columns = ["school", "kind"]
     order_columns = ["kind"]
     base_order = ("id", "asc")
+
+
+class SchoolGradeSeatsModelView(RuxueModelView):
+    """Free seats per grade, for transfers: no class is filled beyond its seats."""
+
+    entity = _l("Seats per grade")
+    list_title = _l("Seats per grade")
+    datamodel = RuxueInterface(SchoolGradeSeats)
+    class_permission_name = "SchoolGradeSeats"
+    list_columns = add_columns = edit_columns = show_columns = ["school", "grade", "seats"]
+    search_columns = ["school", "grade"]
+    order_columns = ["grade", "seats"]
+    base_order = ("grade", "asc")
 
 
 class SchoolNeighbourModelView(RuxueModelView):
@@ -84,7 +97,7 @@ class SchoolModelView(RuxueModelView):
     list_title = _l("Schools")
     datamodel = RuxueInterface(School)
     class_permission_name = "School"
-    related_views = [CatchmentModelView]
+    related_views = [CatchmentModelView, SchoolGradeSeatsModelView]
     enum_columns = {"stage": "stage", "ownership": "ownership"}
     list_columns = ["code", "name", "stage", "ownership", "seats", "phones"]
     _fields = [

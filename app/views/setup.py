@@ -89,6 +89,7 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "year",
         "stage",
         "grade",
+        "grade_to",
         "entry_kind",
         "ownership",
         "opens_at",

@@ -90,7 +90,7 @@ def _template(step: str) -> str:
 def _save_step(application, step: str) -> None:
     form = request.form
     if step == "channel":
-        apps.set_channel(db.session, application, form.get("channel_id", type=int) or 0)
+        apps.set_channel(db.session, application, form.get("channel_id", type=int) or 0, form.get("grade", type=int))
     elif step == "community":
         apps.set_community(db.session, application, form.get("community_id", type=int))
     elif step == "choices":
@@ -107,7 +107,7 @@ def _save_step(application, step: str) -> None:
 
 def _step_context(application, step: str) -> dict:
     if step == "channel":
-        return {}
+        return {"grades": apps.grades(application.period)}
     if step == "community":
         streets = db.session.scalars(select(Street).order_by(Street.code)).all()
         return {"streets": [(s, db.session.scalars(select(Community).where(Community.street_id == s.id).order_by(Community.code)).all()) for s in streets]}
