@@ -177,7 +177,10 @@ def test_publish_through_the_allocation_page(county):
     assert response.status_code == 302
     run = session.scalar(select(AllocationRun).order_by(AllocationRun.id.desc()))
     page = bureau.get(f"/allocation/?period={period.id}").get_data(as_text=True)
-    assert "模拟" in page and "录取线" in page
+    assert "模拟" in page and "录取线" in page and "未分配，由教育局安排" in page
+    unplaced = run.summary["unplaced"]
+    for application_id in unplaced[:3]:
+        assert session.get(Application, application_id).number in page
     bureau.post(f"/allocation/publish/{run.id}", data={"csrf_token": csrf_token(bureau)})
     session.expire_all()
     assert session.get(AllocationRun, run.id).state == "published"

@@ -33,10 +33,15 @@ class AllocationView(BaseView):
                                   .order_by(AllocationRun.id.desc())).all()
         compare = [r for r in runs if str(r.id) in request.args.getlist("compare")][:2]
         schools = {str(s.id): s for s in db.session.scalars(select(School).order_by(School.code))}
+        from app.models import Application
         from app.services.allocation_words import pool_name
 
+        shown = compare or runs[:1]
+        unplaced_ids = shown[0].summary.get("unplaced", []) if shown else []
+        unplaced = db.session.scalars(select(Application).where(Application.id.in_(unplaced_ids)).order_by(Application.number)).all()
         return self.render_template("staff/allocation.html", periods=periods, period=period, runs=runs,
-                                    compare=compare, schools=schools, pool_name=lambda k: pool_name(db.session, k))
+                                    compare=compare, schools=schools, pool_name=lambda k: pool_name(db.session, k),
+                                    unplaced=unplaced)
 
     def _period(self):
         period = db.session.get(EnrollmentPeriod, request.form.get("period", type=int) or 0)
