@@ -224,7 +224,7 @@ def test_school_reviewer_returns_with_a_reason_and_the_parent_sees_it(county_ser
     staff.screenshot(path=str(ARTIFACTS / "review-01-list.png"), full_page=True)
     staff.locator("tr", has_text=application.number).locator("a[href*='/show/']").first.click()
     staff.click("text=开始审核")
-    staff.click("#modal-confirm-ok")
+    staff.locator("#modal-confirm-ok >> visible=true").click()
     staff.wait_for_selector("text=已更新 1 条报名。")
     db.session.expire_all()
     assert db.session.get(Application, application.id).status == "in_review"
