@@ -1,7 +1,7 @@
 """Applications and what hangs off them, scoped to the schools a reviewer may see."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, g, redirect
+from flask import Response, current_app, g, redirect
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
@@ -65,9 +65,7 @@ class AttachmentModelView(ReadOnlyModelView):
     @has_access
     def file(self, pk):
         """The file itself, only within the reviewer's scope; S3 answers with a 60-second link."""
-        attachment = self.datamodel.get(pk, self._base_filters)
-        if attachment is None:
-            abort(404)
+        attachment = self.scoped_or_404(pk)
         audit.record(db.session, g.user.id, "attachment", attachment.application_id, attachment.file_name)
         store = current_app.extensions["ruxue_storage"]
         if store.presigns:

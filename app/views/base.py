@@ -117,6 +117,13 @@ class RuxueModelView(ModelView):
                 self._filters._all_filters[col] = instances
                 self._filters.search_columns = [*self._filters.search_columns, col]
 
+    def scoped_or_404(self, pk):
+        """A row only if the user's scope (base_filters) includes it: actions and extra routes too."""
+        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
     @expose("/action_post", methods=["POST"])
     def action_post(self):
         """FAB fetches action rows without base_filters; refuse the whole action if any is out of scope."""
@@ -148,10 +155,7 @@ class RuxueModelView(ModelView):
         if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
             flash(str(_l("You are not allowed to do this.")), "danger")
             return redirect(self.get_redirect())
-        item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
-        if item is None:
-            abort(404)
-        return action.func(item)
+        return action.func(self.scoped_or_404(pk))
 
 
 class ReadOnlyModelView(RuxueModelView):

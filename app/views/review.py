@@ -150,9 +150,7 @@ class ApplicationModelView(ReadOnlyModelView):
     @has_access
     def full_id(self, pk):
         """The unmasked ID number, for roles that need it; every look is recorded."""
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
+        item = self.scoped_or_404(pk)
         audit.record(db.session, g.user.id, "full_id", item.id, item.number)
         return self.render_template("staff/full_id.html", item=item)
 
