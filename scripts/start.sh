@@ -15,7 +15,9 @@ fi
 host="${HOST:-127.0.0.1}"
 port="${PORT:-5000}"
 echo
-echo "Ruxue is starting: open http://$host:$port/login/"
+echo "Ruxue is starting."
+echo "  Parents: http://$host:$port/   (any mobile number; in development the login code is shown on the page)"
+echo "  Staff:   http://$host:$port/login/"
 echo "Demo staff accounts (user, role, password), also in $credentials:"
 sed -n '2,$p' "$credentials"
 echo
