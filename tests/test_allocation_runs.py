@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app.models import AllocationRun, Application, EnrollmentPeriod, Message, School
+from app.models import AllocationRun, Application, ApplicationEvent, EnrollmentPeriod, Message, School
 from app.services import allocation_runs, workflow
 
 SEED = "石门-2026-派位"
@@ -245,3 +245,36 @@ def test_transfer_parent_chooses_the_grade(app, db_session):
     finally:
         period.opens_at, period.closes_at = saved
         db_session.commit()
+
+
+def test_two_publishers_at_once_publish_one_run(county):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    app, session, period = county
+    first = allocation_runs.simulate(session, period, SEED)
+    second = allocation_runs.simulate(session, period, SEED, mechanism="deferred_acceptance")
+    engine = session.get_bind()
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def publish(run_id):
+        with app.app_context(), Session(engine) as own:
+            barrier.wait()
+            try:
+                allocation_runs.publish(own, own.get(AllocationRun, run_id), None, dt.datetime(2026, 8, 10, 9, 0))
+                outcomes.append("ok")
+            except Exception as error:  # refused: already published, or (SQLite) the file was locked
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=publish, args=(r.id,)) for r in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1, outcomes
+    session.expire_all()
+    assert session.query(AllocationRun).filter_by(period_id=period.id, state="published").count() == 1
+    admitted = session.query(Application).filter(Application.period_id == period.id, Application.status.in_(("admitted", "reassigned"))).count()
+    events = session.query(ApplicationEvent).filter(ApplicationEvent.to_status.in_(("admitted", "reassigned"))).count()
+    assert admitted == events
