@@ -223,6 +223,7 @@ def test_school_reviewer_returns_with_a_reason_and_the_parent_sees_it(county_ser
     assert application.number in staff.inner_text("table.table-bordered")
     staff.screenshot(path=str(ARTIFACTS / "review-01-list.png"), full_page=True)
     staff.locator("tr", has_text=application.number).locator("a[href*='/show/']").first.click()
+    staff.wait_for_load_state("networkidle")  # FAB binds its action links once its scripts ran
     staff.click("text=开始审核")
     staff.locator("#modal-confirm-ok >> visible=true").click()
     staff.wait_for_selector("text=已更新 1 条报名。")
