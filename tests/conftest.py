@@ -222,3 +222,30 @@ def browser():
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def at_once(app, engine, *actions) -> list[str]:
+    """Run each action(session) in its own thread and session, released together; "ok" or the
+    name of what it raised (the loser is refused, or on SQLite may find the file locked)."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(actions))
+
+    def run(action):
+        with app.app_context(), Session(engine) as session:
+            barrier.wait()
+            try:
+                action(session)
+                outcomes.append("ok")
+            except Exception as error:
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes

@@ -248,30 +248,16 @@ def test_transfer_parent_chooses_the_grade(app, db_session):
 
 
 def test_two_publishers_at_once_publish_one_run(county):
-    import threading
-
-    from sqlalchemy.orm import Session
+    from tests.conftest import at_once
 
     app, session, period = county
     first = allocation_runs.simulate(session, period, SEED)
     second = allocation_runs.simulate(session, period, SEED, mechanism="deferred_acceptance")
-    engine = session.get_bind()
-    outcomes, barrier = [], threading.Barrier(2)
 
-    def publish(run_id):
-        with app.app_context(), Session(engine) as own:
-            barrier.wait()
-            try:
-                allocation_runs.publish(own, own.get(AllocationRun, run_id), None, dt.datetime(2026, 8, 10, 9, 0))
-                outcomes.append("ok")
-            except Exception as error:  # refused: already published, or (SQLite) the file was locked
-                outcomes.append(type(error).__name__)
+    def publisher(run_id):
+        return lambda own: allocation_runs.publish(own, own.get(AllocationRun, run_id), None, dt.datetime(2026, 8, 10, 9, 0))
 
-    threads = [threading.Thread(target=publish, args=(r.id,)) for r in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(app, session.get_bind(), publisher(first.id), publisher(second.id))
     assert outcomes.count("ok") == 1, outcomes
     session.expire_all()
     assert session.query(AllocationRun).filter_by(period_id=period.id, state="published").count() == 1

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from app.models import (
     ACTIVE_STATUSES,
@@ -24,7 +22,7 @@ from app.models import (
     SensitiveRead,
 )
 from app.services import flags, review, workflow
-from tests.conftest import csrf_token
+from tests.conftest import at_once, csrf_token
 
 def _now():
     from app.services.clock import local_now
@@ -163,23 +161,11 @@ def test_county_it_cannot_review(app, db_session, county_it_client):
 def test_concurrent_reviewers_give_one_result_and_one_event(app, db_session, engine):
     application = _fresh_in_review(db_session, app)
     who = _who(db_session, "bureau_reviewer", app)
-    outcomes = []
-    barrier = threading.Barrier(2)
 
-    def approve():
-        with app.app_context(), Session(engine) as session:
-            barrier.wait()
-            try:
-                review.act(session, [application.id], "approve", who, "", _now())
-                outcomes.append("ok")
-            except Exception as error:  # the loser is refused (or, on SQLite, finds the file locked)
-                outcomes.append(type(error).__name__)
+    def approve(session):
+        review.act(session, [application.id], "approve", who, "", _now())
 
-    threads = [threading.Thread(target=approve) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(app, engine, approve, approve)
     assert outcomes.count("ok") == 1, outcomes
     db_session.expire_all()
     assert db_session.get(Application, application.id).status == "approved"
@@ -216,7 +202,7 @@ def test_detail_page_shows_sections_attachments_and_timeline(app, db_session, sc
 
     with app.app_context(), force_locale("zh"):
         assert str(CHOICES["section"][first_section]) in html
-    assert f'type="application/pdf"' in html and "/attachmentmodelview/file/" in html
+    assert 'type="application/pdf"' in html and "/attachmentmodelview/file/" in html
     assert "开始审核" in html or "审核中" in html
     assert "退回（填写原因）" in html
 

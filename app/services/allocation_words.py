@@ -12,42 +12,38 @@ def explain(session: Session, note: dict | None) -> list:
     """Sentences saying why the application got its result; empty before allocation."""
     if not note:
         return []
-    schools = {str(s.id): s.name for s in session.scalars(select(School))}
-
-    class Names(dict):
-        def get(self, key, default=None):  # "12:3" is grade 3 of school 12
-            school, _, grade = str(key).partition(":")
-            name = schools.get(school, default)
-            return str(_l("%(school)s, grade %(g)s", school=name, g=grade)) if grade and name else name
-
-    names = Names()
+    name_of = pool_namer(session)
     ranks, cutoffs = note.get("ranks") or {}, note.get("cutoffs") or {}
     lines = []
     for school_id, position in ranks.items():
         cut = cutoffs.get(school_id) or {}
         if cut:
             lines.append(_l("At %(school)s you ranked %(rank)d; its last admitted applicant ranked %(cut)d (category %(group)d, born %(birth)s).",
-                            school=names.get(school_id, school_id), rank=position or 0, cut=cut.get("rank", 0),
+                            school=name_of(school_id), rank=position or 0, cut=cut.get("rank", 0),
                             group=cut.get("group", 0), birth=cut.get("birth_date", "")))
         else:
-            lines.append(_l("At %(school)s you ranked %(rank)d; it admitted nobody by choice.", school=names.get(school_id, school_id), rank=position or 0))
-    school = names.get(str(note.get("school")), "")
+            lines.append(_l("At %(school)s you ranked %(rank)d; it admitted nobody by choice.", school=name_of(school_id), rank=position or 0))
+    school = name_of(note.get("school")) if note.get("school") is not None else ""
     if note.get("result") == "choice":
         lines.insert(0, _l("Placed at %(school)s, your choice %(k)d, in category %(group)d.", school=school, k=note.get("choice_rank") or 1, group=note.get("group", 0)))
     elif note.get("result") == "reassigned":
         lines.insert(0, _l("Your chosen schools were full, so you were placed at %(school)s, the nearest school with seats to %(first)s.",
-                           school=school, first=names.get(str(note.get("reassigned_from")), "")))
+                           school=school, first=name_of(note.get("reassigned_from"))))
     else:
         lines.insert(0, _l("Your chosen schools and their neighbours were full; the education bureau will arrange a place."))
     return lines
 
 
-def pool_name(session: Session, pool_id) -> str:
-    """The school (and for transfers the grade) a seat pool stands for."""
-    school, _, grade = str(pool_id).partition(":")
-    found = session.get(School, int(school))
-    name = found.name if found else school
-    return str(_l("%(school)s, grade %(g)s", school=name, g=grade)) if grade else name
+def pool_namer(session: Session):
+    """A function naming a seat pool: a school, or for transfers "12:3", grade 3 of school 12."""
+    schools = {str(s.id): s.name for s in session.scalars(select(School))}
+
+    def name_of(pool_id) -> str:
+        school, _, grade = str(pool_id).partition(":")
+        name = schools.get(school, school)
+        return str(_l("%(school)s, grade %(g)s", school=name, g=grade)) if grade else name
+
+    return name_of
 
 
 def forecast(session: Session, application) -> str | None:

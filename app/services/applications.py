@@ -232,11 +232,17 @@ def missing(session: Session, application: Application) -> list:
             from app.labels import CHOICES
 
             gaps.append(_l("Fill in “%(s)s”.", s=CHOICES["section"][s.section]))
+    return gaps + missing_materials(session, application)
+
+
+def missing_materials(session: Session, application: Application) -> list:
+    """A message for each required material of the channel with no file yet."""
     uploaded = attachments_by_material(session, application)
-    for m in application.channel.materials:
-        if m.required and not uploaded.get(m.material_type_id):
-            gaps.append(_l("Upload “%(m)s”.", m=m.material_type.name))
-    return gaps
+    return [
+        _l("Upload “%(m)s”.", m=m.material_type.name)
+        for m in (application.channel.materials if application.channel else [])
+        if m.required and not uploaded.get(m.material_type_id)
+    ]
 
 
 def can_edit(application: Application, now: dt.datetime) -> bool:

@@ -8,7 +8,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from app.labels import CHOICES
-from app.services.flags import LABELS as FLAG_LABELS
+from app.services.flags import words as flag_words
 
 COLUMNS = (
     ("number", _l("Application no.")),
@@ -37,7 +37,7 @@ def rows(applications, full_ids: bool) -> list[list]:
             "、".join(c.school.name for c in a.choices),
             str(CHOICES["status"].get(a.status, a.status)),
             a.submitted_at.strftime("%Y-%m-%d %H:%M") if a.submitted_at else "",
-            "、".join(str(FLAG_LABELS.get(f, f)) for f in a.flags.split(",") if f),
+            flag_words(a.flags),
         ])
     return out
 

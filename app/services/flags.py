@@ -22,6 +22,11 @@ LABELS = {
 }
 
 
+def words(codes: str) -> str:
+    """Stored flag codes as the reviewer reads them."""
+    return "、".join(str(LABELS.get(c, c)) for c in (codes or "").split(",") if c)
+
+
 @dataclass(frozen=True)
 class Flag:
     code: str

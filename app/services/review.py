@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import UserError
-from app.models import Application, ReviewerSchool
-from app.services import workflow
+from app.models import Application
+from app.services import scope, workflow
 
 STAFF_ACTIONS = ("start_review", "approve", "return", "reject")
 
@@ -23,21 +23,10 @@ class ReviewError(UserError):
 class Reviewer:
     user_id: int
     all_schools: bool
-    school_ids: frozenset[int] = frozenset()
 
 
 def reviewer(session: Session, user_id: int, all_schools: bool) -> Reviewer:
-    schools = frozenset(session.scalars(select(ReviewerSchool.school_id).where(ReviewerSchool.user_id == user_id)))
-    return Reviewer(user_id, all_schools, schools)
-
-
-def in_scope(application: Application, who: Reviewer) -> bool:
-    if who.all_schools:
-        return True
-    if application.status == "draft":
-        return False
-    schools = {c.school_id for c in application.choices} | {application.allocated_school_id}
-    return bool(schools & who.school_ids)
+    return Reviewer(user_id, all_schools)
 
 
 def window_problem(application: Application, now: dt.datetime):
@@ -60,9 +49,11 @@ def act(session: Session, application_ids: list[int], action: str, who: Reviewer
         ).all()
         if len(rows) != len(set(application_ids)):
             raise ReviewError(_l("Some selected applications no longer exist."))
+        visible = None if who.all_schools else set(session.scalars(
+            scope.visible_application_ids(who.user_id).where(Application.id.in_(application_ids))))
         for application in rows:
             session.refresh(application)
-            if not in_scope(application, who):
+            if visible is not None and application.id not in visible:
                 raise ReviewError(_l("Application %(number)s is outside your schools.", number=application.number))
             problem = window_problem(application, now)
             if problem is not None:

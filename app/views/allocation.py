@@ -34,13 +34,13 @@ class AllocationView(BaseView):
         compare = [r for r in runs if str(r.id) in request.args.getlist("compare")][:2]
         schools = {str(s.id): s for s in db.session.scalars(select(School).order_by(School.code))}
         from app.models import Application
-        from app.services.allocation_words import pool_name
+        from app.services.allocation_words import pool_namer
 
         shown = compare or runs[:1]
         unplaced_ids = shown[0].summary.get("unplaced", []) if shown else []
         unplaced = db.session.scalars(select(Application).where(Application.id.in_(unplaced_ids)).order_by(Application.number)).all()
         return self.render_template("staff/allocation.html", periods=periods, period=period, runs=runs,
-                                    compare=compare, schools=schools, pool_name=lambda k: pool_name(db.session, k),
+                                    compare=compare, schools=schools, pool_name=pool_namer(db.session),
                                     unplaced=unplaced)
 
     def _period(self):

@@ -16,11 +16,11 @@ from app.models import Application, ApplicationChoice, ApplicationEvent, Attachm
 from app.services import audit, exports, review
 from app.services.clock import local_now
 from app.services.allocation_words import explain as explain_allocation
-from app.services.flags import LABELS as FLAG_LABELS
 from app.services.flags import compute as compute_flags
+from app.services.flags import words as flag_words
 from app.services.sections import FIELDS, GUARDIAN_FIELDS
 from app.views.applications import ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView
-from app.views.base import ReadOnlyModelView, RuxueInterface, scoped_filters
+from app.views.base import ReadOnlyModelView, RuxueInterface, scoped_filters, user_sees_all_schools
 from app.views.filters import FilterFlagged
 
 
@@ -32,10 +32,6 @@ class FilterListsSchool(FilterRelation):
     def apply(self, query, value):
         chose = select(ApplicationChoice.application_id).where(ApplicationChoice.school_id == int(value))
         return query.filter(Application.id.in_(chose))
-
-
-def _flag_words(codes: str) -> str:
-    return "、".join(str(FLAG_LABELS.get(c, c)) for c in (codes or "").split(",") if c)
 
 
 def _full_ids() -> bool:
@@ -73,7 +69,7 @@ class ApplicationModelView(ReadOnlyModelView):
                     "status", "withdrawal_count", "return_reason", "submitted_at", "reviewed_at", "reviewed_by",
                     "allocated_school"]
     label_columns = {"child.name": _l("Child"), "channel.priority": _l("Priority"), "flags": _l("Conflict flags")}
-    formatters_columns = {"flags": _flag_words}
+    formatters_columns = {"flags": flag_words}
     search_columns = ["number", "status", "period", "channel", "allocated_school", "submitted_at"]
     search_filters = {"allocated_school": [FilterListsSchool], "flags": [FilterFlagged]}
     order_columns = ["number", "status", "submitted_at", "channel.priority"]
@@ -81,7 +77,7 @@ class ApplicationModelView(ReadOnlyModelView):
 
     def _act(self, items, name: str, reason: str = ""):
         items = items if isinstance(items, list) else [items]
-        who = review.reviewer(db.session, g.user.id, appbuilder.sm.has_access("can_" + security.ALL_SCHOOLS, security.APPLICATION))
+        who = review.reviewer(db.session, g.user.id, user_sees_all_schools())
         try:
             done = review.act(db.session, [i.id for i in items], name, who, reason, local_now())
         except UserError as error:

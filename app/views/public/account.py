@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db, limiter
 from app.labels import CHOICES
-from app.models import Message, Notice
+from app.models import Message
 from app.services import applications, children, otp
+from app.services import consent as consent_service
 from app.views.public import SESSION_KEY, bp, flash_error, now, parent_required
 
 
@@ -114,34 +115,18 @@ def unbind_child(child_id):
     return redirect(url_for("public.my"))
 
 
-def agreement() -> Notice | None:
-    return db.session.scalar(
-        select(Notice).where(Notice.kind == "agreement", Notice.published.is_(True)).order_by(Notice.position).limit(1)
-    )
-
-
 @bp.route("/my/consent", methods=["GET", "POST"])
 @parent_required
 def consent():
-    notice = agreement()
+    notice = consent_service.agreement(db.session)
     target = request.values.get("next", "")
     if request.method == "POST":
         if not request.form.get("agree"):
             flash_error(_l("Tick the box to agree before you continue."))
             return render_template("public/consent.html", notice=notice, next=target), 400
-        g.parent.consent_at = now()
-        g.parent.consent_notice_id = notice.id if notice else None
-        g.parent.consent_version = notice.version if notice else None
-        db.session.commit()
+        consent_service.give(db.session, g.parent, now())
         return redirect(target if target.startswith("/my") else url_for("public.my"))
     return render_template("public/consent.html", notice=notice, next=target)
-
-
-def needs_consent(account) -> bool:
-    notice = agreement()
-    if notice is None:
-        return False
-    return account.consent_at is None or account.consent_notice_id != notice.id or account.consent_version != notice.version
 
 
 @bp.route("/my/messages")

@@ -16,7 +16,7 @@ from app.services import eligibility, uploads
 from app.services.sections import FIELDS, GUARDIAN_FIELDS, GUARDIAN_SLOTS, SectionError
 from app.storage import UploadError
 from app.views.public import bp, flash_error, now, parent_required, storage
-from app.views.public.account import needs_consent
+from app.services.consent import needs_consent
 
 
 def _own(application_id: int):
@@ -46,7 +46,7 @@ def start():
     if child is None or period is None:
         flash_error(_l("Choose a child and an enrollment period."))
         return redirect(url_for("public.my"))
-    if needs_consent(g.parent):
+    if needs_consent(db.session, g.parent):
         return redirect(url_for("public.consent", next=url_for("public.my")))
     try:
         application = apps.start(db.session, child, period, now())
@@ -97,10 +97,9 @@ def _save_step(application, step: str) -> None:
         ids = [form.get(f"choice_{i}", type=int) for i in range(1, application.period.choice_count + 1)]
         apps.set_choices(db.session, application, [i for i in ids if i])
     elif step == "materials":
-        missing = [m for m in application.channel.materials if m.required
-                   and not apps.attachments_by_material(db.session, application).get(m.material_type_id)]
+        missing = apps.missing_materials(db.session, application)
         if missing:
-            raise apps.ApplicationError(_l("Upload “%(m)s”.", m=missing[0].material_type.name))
+            raise apps.ApplicationError(missing[0])
     elif step != "preview":
         apps.save_section(db.session, application, step, form, skip="skip" in form, today=now().date())
 
