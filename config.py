@@ -39,6 +39,11 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ruxue.db'}"
     )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Extra engine options; load_config() puts them over the pool defaults for a server database
+    # (see engine_options()): a full pool answers 503 after DB_POOL_TIMEOUT instead of hanging.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Seconds a parent is told to wait (Retry-After) when the database is busy or unreachable.
+    RUXUE_RETRY_AFTER = int(os.environ.get("RUXUE_RETRY_AFTER", "30"))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
 
@@ -77,6 +82,12 @@ class Config:
     OTP_LIMIT_PER_PHONE = os.environ.get("OTP_LIMIT_PER_PHONE", "5 per hour")
     OTP_LIMIT_PER_ADDRESS = os.environ.get("OTP_LIMIT_PER_ADDRESS", "30 per hour")
 
+    # Seconds each worker keeps a channel's sections and materials (the parents' form reads them
+    # on every step); a change saved in the same process clears the copy at once.
+    LAYOUT_TTL = float(os.environ.get("LAYOUT_TTL", "60"))
+    # The worker (`flask --app run worker`) refreshes seat forecasts this often.
+    FORECAST_EVERY_SECONDS = int(os.environ.get("FORECAST_EVERY_SECONDS", "300"))
+
     # Document storage (issue #3 uses it; configured here so deployments set it once)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     STORAGE_LOCAL_DIR = os.environ.get("STORAGE_LOCAL_DIR", str(INSTANCE_DIR / "uploads"))
@@ -108,9 +119,30 @@ def database_url(url: str) -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    """Pool settings for a server database, from the environment. SQLite gets none: its
+    default pools do not take a size, and a file has no connection to wait for."""
+    if url.startswith("sqlite"):
+        return {}
+    options = {
+        "pool_pre_ping": True,  # a connection the server dropped is replaced, not handed out
+        "pool_size": int(os.environ.get("DB_POOL_SIZE", "5")),
+        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "5")),
+        # whole seconds: Flask-SQLAlchemy's engine_from_config() turns 0.5 into 0 (no wait at all)
+        "pool_timeout": int(os.environ.get("DB_POOL_TIMEOUT", "5")),
+    }
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))}
+    return options
+
+
 def load_config(config: type | object) -> dict:
     """Resolve a config class into a dict, filling values that depend on the environment."""
     values = {k: getattr(config, k) for k in dir(config) if k.isupper()}
     values["SECRET_KEY"] = values.get("SECRET_KEY") or _secret_key(values["RUXUE_ENV"])
     values["SQLALCHEMY_DATABASE_URI"] = database_url(values["SQLALCHEMY_DATABASE_URI"])
+    values["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(values["SQLALCHEMY_DATABASE_URI"]),
+        **(values.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+    }
     return values

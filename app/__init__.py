@@ -15,6 +15,7 @@ def create_app(config=None) -> Flask:
     from app.services.sms import load_sender
     from app.storage import from_config
     from app.views import register_views
+    from app.views.errors import register_error_handlers
     from app.views.index import RuxueIndexView
     from app.views.public import register_public
     from app.views.storage_admin import register_storage_admin
@@ -38,6 +39,7 @@ def create_app(config=None) -> Flask:
         register_views(appbuilder)
         register_public(app)
         register_storage_admin(app, str(_root() / "translations"))
+    register_error_handlers(app)
     register_commands(app)
     return app
 

@@ -69,6 +69,44 @@ def register_commands(app: Flask) -> None:
 
         click.echo(f"checked {refresh_all(db.session)} applications")
 
+    @app.cli.command("forecast")
+    @click.argument("period_codes", nargs=-1, metavar="[PERIOD]...")
+    def forecast_command(period_codes):
+        """Refresh the seat forecast's cut-offs (periods that show one; or the PERIODs named)."""
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import EnrollmentPeriod
+        from app.services import forecast
+
+        if not period_codes:
+            for code, n in forecast.refresh_all(db.session).items():
+                click.echo(f"{code}: {n} approved applications")
+            return
+        for code in period_codes:
+            period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == code))
+            if period is None:
+                click.echo(f"forecast: no period {code!r}", err=True)
+                sys.exit(1)
+            click.echo(f"{code}: {forecast.refresh(db.session, period)} approved applications")
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="One pass, then exit (for cron).")
+    def worker(once):
+        """Recompute stale conflict flags, refresh seat forecasts and retry failed SMS, in a loop."""
+        from app.extensions import db
+        from app.services import worker as jobs
+
+        schedule = jobs.Schedule(forecast_every=app.config["FORECAST_EVERY_SECONDS"])
+        if once:
+            click.echo(", ".join(f"{k} {v}" for k, v in jobs.run_once(db.session, schedule).items()))
+            return
+        click.echo("worker: running (Ctrl-C stops)")
+        try:
+            jobs.run_forever(db.session, schedule)
+        except KeyboardInterrupt:
+            click.echo("worker: stopped")
+
     @app.cli.command("allocate")
     @click.argument("period_code")
     @click.option("--seed", default=None, help="The lottery seed whose hash was published.")

@@ -16,3 +16,12 @@ def county_now() -> dt.datetime:
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """A CHECK constraint text: both SQLite and PostgreSQL refuse values the code does not know."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def mask_id(number: str | None) -> str:
+    """430281201606257215 → 430281********7215: enough to tell children apart, no more."""
+    if not number:
+        return ""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]

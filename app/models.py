@@ -8,6 +8,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import (
     JSON,
+    text,
     Boolean,
     CheckConstraint,
     Date,
@@ -21,9 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.model_base import one_of, county_now
-
-from app.services.ids import mask_id
+from app.model_base import county_now, mask_id, one_of
 
 # Enumerations are stored as short strings with a CHECK constraint, so both SQLite and
 # PostgreSQL refuse a value the code does not know.
@@ -60,6 +59,10 @@ STATUSES = (
     "reassigned",
 )
 ACTIVE_STATUSES = ("submitted", "in_review", "returned", "approved", "admitted", "reassigned")
+# Statuses that hold the child's place in a period: at most one such application per child and
+# period, enforced by a partial unique index (a withdrawal goes back to draft, which still holds it).
+NOT_HOLDING = ("rejected", "withdrawn")
+_HOLDING_WHERE = "status NOT IN ('rejected', 'withdrawn')"
 
 
 
@@ -417,6 +420,10 @@ class Application(Model):
         CheckConstraint("withdrawal_count >= 0", name="ck_application_withdrawals"),
         Index("ix_application_period_status", "period_id", "status"),
         Index("ix_application_child_period", "child_id", "period_id"),
+        Index("uq_application_child_period_holding", "child_id", "period_id", unique=True,
+              sqlite_where=text(_HOLDING_WHERE), postgresql_where=text(_HOLDING_WHERE)),
+        Index("ix_application_flags_stale", "flags_stale",
+              sqlite_where=text("flags_stale"), postgresql_where=text("flags_stale")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -441,6 +448,11 @@ class Application(Model):
     # Denormalised for conflict checks: the property certificate or contract number entered.
     property_cert_no: Mapped[str] = mapped_column(String(64), default="", index=True)
     flags: Mapped[str] = mapped_column(String(255), default="", index=True)  # comma-separated codes
+    # Set when the data behind the flags changed; the worker recomputes them off the parents' path.
+    flags_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Optimistic lock: every UPDATE checks it, so two tabs, a double submit or a reviewer acting
+    # at the same moment as the parent end in one clear refusal instead of a lost update.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     child: Mapped[Child] = relationship()
     period: Mapped[EnrollmentPeriod] = relationship()
     channel: Mapped[Optional[Channel]] = relationship()
@@ -448,8 +460,10 @@ class Application(Model):
     allocated_school: Mapped[Optional[School]] = relationship()
     reviewed_by = relationship(User)
     choices: Mapped[list["ApplicationChoice"]] = relationship(
-        back_populates="application", order_by="ApplicationChoice.rank"
+        back_populates="application", order_by="ApplicationChoice.rank", cascade="all, delete-orphan"
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def child_id_masked(self) -> str:
@@ -461,6 +475,18 @@ class Application(Model):
 
     def __repr__(self) -> str:
         return self.number
+
+
+class ApplicationCounter(Model):
+    """The last application number given in a period: one row per period, incremented in place
+    (an upsert), so concurrent starts never read the same maximum."""
+
+    __tablename__ = "application_counter"
+    period_id: Mapped[int] = mapped_column(ForeignKey("enrollment_period.id", ondelete="CASCADE"), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"period {self.period_id}: {self.last_number}"
 
 
 class ApplicationChoice(Model):
@@ -569,6 +595,7 @@ class ReviewerSchool(Model):
 # Operational tables (login codes, templates, audit) live beside, registered on the same metadata.
 from app.models_ops import (  # noqa: E402,F401
     REASON_KINDS,
+    AllocationForecast,
     AllocationRun,
     MessageTemplate,
     OtpCode,

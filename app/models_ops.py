@@ -106,3 +106,24 @@ class OtpCode(Model):
 
     def __repr__(self) -> str:
         return f"OtpCode({self.phone[:3]}****, {self.created_at:%Y-%m-%d %H:%M})"
+
+
+class AllocationForecast(Model):
+    """One seat pool's cut-off in the period's latest forecast run. The preview compares the
+    family's own priority key with it, so a forecast costs the same at any number of applicants."""
+
+    __tablename__ = "allocation_forecast"
+    __table_args__ = (UniqueConstraint("period_id", "pool", name="uq_forecast_pool"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("enrollment_period.id", ondelete="CASCADE"))
+    pool: Mapped[str] = mapped_column(String(32))  # a school id, or "school:grade" for transfers
+    # first choice first: the choice round in which the pool filled (1 = by first choices);
+    # deferred acceptance: 0 when full. None: seats were left after every choice.
+    full_round: Mapped[Optional[int]] = mapped_column(Integer)
+    cutoff: Mapped[Optional[list]] = mapped_column(JSON)  # the last placed applicant's key, by priority key
+    seats_left: Mapped[int] = mapped_column(Integer, default=0)  # after reassignment
+    keys: Mapped[str] = mapped_column(String(128))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+
+    def __repr__(self) -> str:
+        return f"forecast {self.period_id}/{self.pool}"

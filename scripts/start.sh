@@ -21,4 +21,8 @@ echo "  Staff:   http://$host:$port/login/"
 echo "Demo staff accounts (user, role, password), also in $credentials:"
 sed -n '2,$p' "$credentials"
 echo
-exec $flask run --host "$host" --port "$port"
+# conflict flags, seat forecasts and SMS retries run beside the web server (see README, Opening day)
+$flask worker &
+worker=$!
+trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
+$flask run --host "$host" --port "$port"

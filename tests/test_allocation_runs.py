@@ -139,21 +139,6 @@ def test_parents_and_reviewers_read_the_result_in_words(county):
     assert any("最后录取者排第" in line for line in lines[1:])
 
 
-def test_forecast_before_submitting_where_the_county_turns_it_on(fresh_app):
-    from app.extensions import db
-    from app.services import demo
-    from app.services.allocation_words import forecast
-
-    demo.load_county(db.session, "anyi")
-    demo.make_applications(db.session, 30, None, seed=5)
-    draft = db.session.scalar(select(Application).where(Application.status == "draft", Application.channel_id.is_not(None)).limit(1))
-    assert draft.period.preview_allocation
-    name = forecast(db.session, draft)
-    assert name in {c.school.name for c in draft.choices} | {s.name for s in db.session.scalars(select(School))}
-    draft.period.preview_allocation = False
-    assert forecast(db.session, draft) is None
-
-
 def test_seed_commitment_is_checked_and_shown_to_parents(county):
     app, session, period = county
     digest = allocation_runs.commit_seed(session, period, SEED, dt.datetime(2026, 8, 1, 9, 0))

@@ -248,7 +248,7 @@ def test_submit_waits_where_the_county_says(db_session, app):
     now = application.period.opens_at + dt.timedelta(hours=1)
     with app.app_context():
         with pytest.raises(apps.ApplicationError) as caught:
-            apps.submit(db_session, application, application.child.account, now, previewed_at=now - dt.timedelta(seconds=10))
+            apps.submit(db_session, application, application.child.account_id, now, previewed_at=now - dt.timedelta(seconds=10))
         assert "15" in str(caught.value.message)
     db_session.rollback()
 

@@ -101,6 +101,9 @@ def _key(applicant: Applicant, school_id: int, keys: tuple[str, ...], lottery: i
     return tuple(parts) + (applicant.number,)  # total order even without a lottery key
 
 
+# The key one school ranks an applicant by (smaller is better); the preview's forecast uses it too.
+priority_key = _key
+
 SCHOOL_DEPENDENT = frozenset({"sibling", "catchment"})
 
 

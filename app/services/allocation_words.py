@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Catchment, School
+from app.models import School
 
 
 def explain(session: Session, note: dict | None) -> list:
@@ -44,24 +44,3 @@ def pool_namer(session: Session):
         return str(_l("%(school)s, grade %(g)s", school=name, g=grade)) if grade else name
 
     return name_of
-
-
-def forecast(session: Session, application) -> str | None:
-    """The school this application's data would get now, if every approved one and it were allocated."""
-    from app.services import allocation, allocation_runs
-
-    period = application.period
-    if not period.preview_allocation or not application.choices or application.child.birth_date is None:
-        return None
-    applicants, schools = allocation_runs.inputs(session, period)
-    applicants = [a for a in applicants if a.id != application.id]
-    zones = {c.school_id: c.kind for c in session.scalars(select(Catchment).where(Catchment.community_id == application.community_id))}
-    me = allocation.Applicant(
-        id=application.id, number=application.number, choices=tuple(c.school_id for c in application.choices),
-        channel_priority=application.channel.priority if application.channel else 99,
-        birth_date=application.child.birth_date, standing=zones,
-    )
-    result = allocation.allocate(applicants + [me], schools, "forecast:" + application.number,
-                                 period.allocation_mechanism, allocation_runs.keys_of(period))
-    placed = result.placements[application.id].school_id
-    return session.get(School, placed).name if placed is not None else None

@@ -6,15 +6,19 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import UserError
+from app.model_base import county_now
 from app.models import (
     Application,
     ApplicationChoice,
     Attachment,
     Catchment,
     Channel,
+    ChannelMaterial,
     Child,
     Community,
     EnrollmentPeriod,
@@ -22,8 +26,10 @@ from app.models import (
     ParentAccount,
     School,
 )
-from app.services import eligibility, flags, workflow
+from app.services import eligibility, workflow
+from app.services.layouts import Layout, layout
 from app.services.numbers import next_application_number
+from app.services.persist import commit_keeping_loaded
 from app.services.sections import clean_section
 
 
@@ -37,49 +43,114 @@ class Offer:
     shared: bool  # in a shared zone: the parent chooses among several schools
 
 
-def own_application(session: Session, account: ParentAccount, application_id: int) -> Application | None:
-    """The application only if its child is bound to this account."""
-    return session.scalar(
-        select(Application).join(Child).where(Application.id == application_id, Child.account_id == account.id)
+def _form_loads():
+    """Everything a step of the form reads, in one statement (the channel's sections and
+    materials come from the layout cache)."""
+    return (
+        contains_eager(Application.child).contains_eager(Child.account),
+        joinedload(Application.period),
+        joinedload(Application.community),
+        joinedload(Application.channel),
+        joinedload(Application.choices).joinedload(ApplicationChoice.school),
     )
 
 
-def account_applications(session: Session, account: ParentAccount) -> list[Application]:
+def own_application_statement(account_id: int, application_id: int):
+    """The application only if its child is bound to this account, with what the form reads."""
+    return (
+        select(Application)
+        .join(Child, Application.child_id == Child.id)
+        .join(ParentAccount, Child.account_id == ParentAccount.id)
+        .where(Application.id == application_id, ParentAccount.id == account_id)
+        .options(*_form_loads())
+    )
+
+
+def own_application(session: Session, account_id: int, application_id: int) -> Application | None:
+    return session.scalars(own_application_statement(account_id, application_id)).unique().one_or_none()
+
+
+def account_applications(session: Session, account_id: int) -> list[Application]:
     return list(
         session.scalars(
-            select(Application).join(Child).where(Child.account_id == account.id).order_by(Application.created_at.desc())
+            select(Application)
+            .join(Child, Application.child_id == Child.id)
+            .where(Child.account_id == account_id)
+            .options(contains_eager(Application.child), joinedload(Application.period), joinedload(Application.channel))
+            .order_by(Application.created_at.desc(), Application.id.desc())
         )
     )
 
 
+ALREADY_REGISTERED = _l("Already registered: this child already has an application in this period.")
+
+
 def start(session: Session, child: Child, period: EnrollmentPeriod, now: dt.datetime) -> Application:
-    """Resume the child's application in this period, or open a draft if the child may apply."""
+    """Resume the child's application in this period, or open a draft if the child may apply.
+    Concurrent starts (two tabs, a double click, two family members) converge on one draft: the
+    database refuses a second holding application, and the loser resumes the winner's."""
     existing = eligibility.registered_elsewhere(session, child, period)
     if existing is not None:
-        if existing.status in ("draft", "returned"):
-            return existing
-        raise ApplicationError(_l("Already registered: this child already has an application in this period."))
+        return _resume(existing)
     found = eligibility.period_problems(period, now) + eligibility.age_problems(period, child)
     if found:
         raise ApplicationError(found[0])
+    child_id, period_id = child.id, period.id
     application = Application(
         number=next_application_number(session, period), child=child, period=period, status="draft", section_data={}
     )
     session.add(application)
-    session.commit()
+    try:
+        commit_keeping_loaded(session)
+    except IntegrityError:
+        session.rollback()
+        existing = eligibility.registered_elsewhere(session, session.get(Child, child_id), session.get(EnrollmentPeriod, period_id))
+        if existing is None:
+            raise ApplicationError(_l("The application could not be opened; please try again.")) from None
+        return _resume(existing)
     return application
 
 
-def steps(application: Application) -> list[str]:
+def _resume(existing: Application) -> Application:
+    if existing.status in ("draft", "returned"):
+        return existing
+    raise ApplicationError(ALREADY_REGISTERED)
+
+
+def save(session: Session, application: Application) -> None:
+    """Commit a parent's change; if another tab or a reviewer changed the application since this
+    page read it, nothing is written and the parent is told."""
+    try:
+        commit_keeping_loaded(session)
+    except StaleDataError:
+        session.rollback()
+        raise ApplicationError(_l("This application was changed in another window or by a reviewer; "
+                                  "the page now shows the current version. Please check and save again.")) from None
+
+
+def form_layout(session: Session, application: Application) -> Layout | None:
+    return layout(session, application.channel_id)
+
+
+def steps(session: Session, application: Application) -> list[str]:
     """The pages of this application's form, in order; sections come from its channel."""
     names = ["channel"]
-    if application.channel is None:
+    found = form_layout(session, application)
+    if found is None:
         return names
     names += ["community", "choices"]
-    names += [s.section for s in application.channel.sections]
-    if application.channel.materials:
+    names += [s.section for s in found.sections]
+    if found.materials:
         names.append("materials")
     return names + ["preview"]
+
+
+def period_channels(session: Session, period_id: int) -> list[Channel]:
+    """The period's categories with their materials, for the category step (two statements)."""
+    return list(session.scalars(
+        select(Channel).where(Channel.period_id == period_id).order_by(Channel.priority, Channel.id)
+        .options(selectinload(Channel.materials).joinedload(ChannelMaterial.material_type))
+    ))
 
 
 def grades(period: EnrollmentPeriod) -> list[int]:
@@ -100,9 +171,9 @@ def set_channel(session: Session, application: Application, channel_id: int, gra
     if application.channel_id != channel.id:
         application.channel = channel
         # another channel asks other sections and schools: keep only what still applies
-        keep = {s.section for s in channel.sections}
+        keep = {s.section for s in layout(session, channel.id).sections}
         application.section_data = {k: v for k, v in (application.section_data or {}).items() if k in keep}
-    session.commit()
+    save(session, application)
 
 
 def set_community(session: Session, application: Application, community_id: int | None) -> None:
@@ -114,12 +185,27 @@ def set_community(session: Session, application: Application, community_id: int 
         if session.get(Community, community_id) is None:
             raise ApplicationError(_l("Choose the community of your household or property address."))
         application.community_id = community_id
-    session.commit()
+    save(session, application)
+
+
+def _open_to(period: EnrollmentPeriod, school: School) -> bool:
+    """Stage, ownership, transfer and underage rules of one school for one period."""
+    return (
+        school.stage in (period.stage, "nine_year")
+        and school.ownership == period.ownership
+        and (period.entry_kind != "transfer" or school.accepts_transfer)
+        and (period.entry_kind != "underage" or school.accepts_underage)
+    )
+
+
+def _zone_bound(application: Application) -> bool:
+    channel = application.channel
+    return channel is not None and channel.requires_catchment and application.period.ownership == "public"
 
 
 def offered_schools(session: Session, application: Application) -> list[Offer]:
     """Schools this application may choose: stage, ownership, transfer, catchment and age rules."""
-    period, channel = application.period, application.channel
+    period = application.period
     query = select(School).where(
         School.stage.in_((period.stage, "nine_year")), School.ownership == period.ownership
     )
@@ -127,14 +213,28 @@ def offered_schools(session: Session, application: Application) -> list[Offer]:
         query = query.where(School.accepts_transfer.is_(True))
     if period.entry_kind == "underage":
         query = query.where(School.accepts_underage.is_(True))
-    schools = list(session.scalars(query.order_by(School.code)))
-    if channel is not None and channel.requires_catchment and period.ownership == "public":
-        zones = {
-            c.school_id: c.kind
-            for c in session.scalars(select(Catchment).where(Catchment.community_id == application.community_id))
-        }
-        return [Offer(s, zones[s.id] == "shared") for s in schools if s.id in zones]
-    return [Offer(s, False) for s in schools]
+    if _zone_bound(application):
+        rows = session.execute(
+            query.add_columns(Catchment.kind).join(Catchment, Catchment.school_id == School.id)
+            .where(Catchment.community_id == application.community_id).order_by(School.code)
+        ).all()
+        return [Offer(school, kind == "shared") for school, kind in rows]
+    return [Offer(s, False) for s in session.scalars(query.order_by(School.code))]
+
+
+def choice_problems(session: Session, application: Application) -> list:
+    """The saved choices checked again as the choice step checks them: the community may have
+    changed since, or the school's rules, or (underage) the child's birth date."""
+    problems = []
+    zone = set()
+    if _zone_bound(application) and application.choices:
+        zone = set(session.scalars(select(Catchment.school_id).where(Catchment.community_id == application.community_id)))
+    for choice in application.choices:
+        school = choice.school
+        if not _open_to(application.period, school) or (_zone_bound(application) and school.id not in zone):
+            problems.append(_l("%(school)s does not take applications from the chosen community; choose the schools again.", school=school.name))
+        problems += eligibility.age_problems(application.period, application.child, school) if application.period.entry_kind == "underage" else []
+    return problems
 
 
 def set_choices(session: Session, application: Application, school_ids: list[int]) -> None:
@@ -153,21 +253,25 @@ def set_choices(session: Session, application: Application, school_ids: list[int
         found = eligibility.age_problems(application.period, application.child, offered[school_id])
         if found:
             raise ApplicationError(found[0])
+    if [c.school_id for c in application.choices] == ids:
+        return
+    # the old rows go first: (application, rank) and (application, school) are unique
     application.choices.clear()
     session.flush()
     application.choices.extend(ApplicationChoice(school_id=s, rank=i + 1) for i, s in enumerate(ids))
-    session.commit()
+    # touching the row makes the version check cover the choices too (two tabs)
+    application.updated_at = county_now()
+    save(session, application)
 
 
-def _channel_section(application: Application, section: str):
-    if application.channel is None:
-        return None
-    return next((s for s in application.channel.sections if s.section == section), None)
+def _channel_section(session: Session, application: Application, section: str):
+    found = form_layout(session, application)
+    return found.section(section) if found else None
 
 
 def save_section(session: Session, application: Application, section: str, form: dict, skip: bool = False, today: dt.date | None = None) -> None:
     """Store one section; raises SectionError with field messages; skipping only where configured."""
-    configured = _channel_section(application, section)
+    configured = _channel_section(session, application, section)
     if configured is None:
         raise ApplicationError(_l("This category does not ask for that section."))
     data = dict(application.section_data or {})
@@ -185,7 +289,7 @@ def save_section(session: Session, application: Application, section: str, form:
         if section == "property":
             application.property_cert_no = data[section]["certificate_no"].strip().upper()[:64]
     application.section_data = data
-    session.commit()
+    save(session, application)
 
 
 def _store_guardians(session: Session, child: Child, guardians: list[dict]) -> None:
@@ -218,7 +322,7 @@ def attachments_by_material(session: Session, application: Application) -> dict[
     return found
 
 
-def missing(session: Session, application: Application) -> list:
+def missing(session: Session, application: Application, uploaded: dict | None = None) -> list:
     """What still stops submission, in the order of the form."""
     gaps = []
     if application.channel is None:
@@ -227,20 +331,22 @@ def missing(session: Session, application: Application) -> list:
         gaps.append(_l("Choose the community of your household or property address."))
     if not application.choices:
         gaps.append(_l("Choose at least one school."))
-    for s in application.channel.sections:
+    gaps += choice_problems(session, application)
+    for s in form_layout(session, application).sections:
         if not section_done(application, s.section):
             from app.labels import CHOICES
 
             gaps.append(_l("Fill in “%(s)s”.", s=CHOICES["section"][s.section]))
-    return gaps + missing_materials(session, application)
+    return gaps + missing_materials(session, application, uploaded)
 
 
-def missing_materials(session: Session, application: Application) -> list:
+def missing_materials(session: Session, application: Application, uploaded: dict | None = None) -> list:
     """A message for each required material of the channel with no file yet."""
-    uploaded = attachments_by_material(session, application)
+    if uploaded is None:
+        uploaded = attachments_by_material(session, application)
     return [
         _l("Upload “%(m)s”.", m=m.material_type.name)
-        for m in (application.channel.materials if application.channel else [])
+        for m in (form_layout(session, application).materials if application.channel_id else ())
         if m.required and not uploaded.get(m.material_type_id)
     ]
 
@@ -263,37 +369,46 @@ def can_withdraw(application: Application, now: dt.datetime) -> bool:
     )
 
 
-def submit(session: Session, application: Application, account: ParentAccount, now: dt.datetime, previewed_at: dt.datetime | None = None) -> None:
-    """Check everything again and submit (or resubmit after a return)."""
+def submit(session: Session, application: Application, account_id: int, now: dt.datetime, previewed_at: dt.datetime | None = None) -> None:
+    """Check everything again, as each step checked it, and submit (or resubmit after a return).
+    One submission wins a double click or a second tab; the other is told it is already in."""
     period = application.period
     if application.status not in ("draft", "returned"):
-        raise ApplicationError(_l("This application has already been submitted."))
+        raise ApplicationError(ALREADY_SUBMITTED)
     wait = dt.timedelta(seconds=period.submit_wait_seconds)
     if wait and (previewed_at is None or now - previewed_at < wait):
         raise ApplicationError(_l("Please read the preview for %(s)d seconds before submitting.", s=period.submit_wait_seconds))
     found = [] if application.status == "returned" else eligibility.period_problems(period, now)
     found += eligibility.age_problems(period, application.child)
-    for choice in application.choices:
-        found += eligibility.age_problems(period, application.child, choice.school) if period.entry_kind == "underage" else []
-    if eligibility.registered_elsewhere(session, application.child, period, application.id) is not None:
-        found.append(_l("Already registered: this child already has an application in this period."))
+    # a second holding application in the period cannot exist: a unique index forbids it
     found += missing(session, application)
     if found:
         raise ApplicationError(found[0])
     name = "resubmit" if application.status == "returned" else "submit"
-    workflow.transition(session, application, name, account_id=account.id, now=now)
-    session.flush()
-    flags.refresh(session, application)
-    session.commit()
+    application.flags_stale = True  # the worker recomputes this family's conflict flags
+    _move(session, application, name, account_id, now)
 
 
-def withdraw(session: Session, application: Application, account: ParentAccount, now: dt.datetime) -> None:
+ALREADY_SUBMITTED = _l("This application has already been submitted.")
+
+
+def _move(session: Session, application: Application, name: str, account_id: int, now: dt.datetime) -> None:
+    try:
+        workflow.transition(session, application, name, account_id=account_id, now=now)
+        commit_keeping_loaded(session)
+    except workflow.TransitionError as error:
+        session.rollback()
+        if name in ("submit", "resubmit") and application.status == "submitted":
+            raise ApplicationError(ALREADY_SUBMITTED) from None  # a double click or a second tab won
+        raise ApplicationError(error.message) from None
+
+
+def withdraw(session: Session, application: Application, account_id: int, now: dt.datetime) -> None:
     if not can_withdraw(application, now):
         if application.status != "submitted":
             raise ApplicationError(_l("Review has started; the application can no longer be withdrawn."))
         raise ApplicationError(_l("No withdrawals are left for this application."))
-    workflow.transition(session, application, "withdraw", account_id=account.id, now=now)
-    session.commit()
+    _move(session, application, "withdraw", account_id, now)
 
 
 def open_periods(session: Session, now: dt.datetime) -> list[EnrollmentPeriod]:

@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from app.errors import UserError
 from app.models import ID_TYPES, Child, ParentAccount
@@ -67,9 +67,17 @@ def add_child(
     return child
 
 
-def own_child(session: Session, account: ParentAccount, child_id: int) -> Child | None:
-    """The child only if it is bound to this account, whatever id a URL carries."""
-    return session.scalar(select(Child).where(Child.id == child_id, Child.account_id == account.id))
+def own_child(session: Session, account_id: int, child_id: int) -> Child | None:
+    """The child only if it is bound to this account, whatever id a URL carries (the account
+    row comes in the same statement)."""
+    return session.scalar(
+        select(Child).join(ParentAccount, Child.account_id == ParentAccount.id)
+        .where(Child.id == child_id, ParentAccount.id == account_id).options(contains_eager(Child.account))
+    )
+
+
+def account_children_statement(account_id: int):
+    return select(Child).where(Child.account_id == account_id).order_by(Child.id)
 
 
 def unbind(session: Session, account: ParentAccount, child: Child) -> None:

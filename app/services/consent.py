@@ -23,8 +23,9 @@ def needs_consent(session: Session, account: ParentAccount) -> bool:
     return account.consent_at is None or account.consent_notice_id != notice.id or account.consent_version != notice.version
 
 
-def give(session: Session, account: ParentAccount, now: dt.datetime) -> None:
-    notice = agreement(session)
+def give(session: Session, account: ParentAccount, now: dt.datetime, notice: Notice | None = None) -> None:
+    """Record the account's agreement to ``notice`` (the current agreement when not given)."""
+    notice = notice or agreement(session)
     account.consent_at = now
     account.consent_notice_id = notice.id if notice else None
     account.consent_version = notice.version if notice else None

@@ -277,7 +277,8 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
             when = min(when + dt.timedelta(hours=rng.randrange(1, 48)), max(now, when))
         made += 1
     session.commit()
-    from app.services import flags
+    from app.services import flags, forecast
 
     flags.refresh_all(session)
+    forecast.refresh_all(session)
     return made

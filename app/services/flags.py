@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import ACTIVE_STATUSES, Application, Attachment, Child, Guardian
@@ -96,15 +96,47 @@ def related(session: Session, application: Application) -> list[Application]:
     return list(rows)
 
 
+def _store(session: Session, row: Application) -> None:
+    # A plain UPDATE of the derived column: it neither bumps nor checks the row's version, so a
+    # flag refresh never makes a parent's or a reviewer's save fail.
+    session.execute(
+        update(Application).where(Application.id == row.id)
+        .values(flags=",".join(f.code for f in compute(session, row)))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def refresh(session: Session, application: Application) -> None:
     """Recompute the stored flags of this application and of those it may conflict with."""
     for row in related(session, application):
-        row.flags = ",".join(f.code for f in compute(session, row))
+        _store(session, row)
+
+
+def refresh_stale(session: Session, batch: int = 200) -> int:
+    """Recompute the flags of applications changed since (off the parents' path: the worker calls
+    it). A row changed again while we computed stays marked and is done next time."""
+    rows = session.execute(
+        select(Application.id, Application.version).where(Application.flags_stale.is_(True)).order_by(Application.id).limit(batch)
+    ).all()
+    for application_id, version in rows:
+        application = session.get(Application, application_id)
+        if application is None:
+            continue
+        refresh(session, application)
+        session.execute(
+            update(Application).where(Application.id == application_id, Application.version == version)
+            .values(flags_stale=False).execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return len(rows)
 
 
 def refresh_all(session: Session) -> int:
-    rows = session.scalars(select(Application)).all()
-    for row in rows:
-        row.flags = ",".join(f.code for f in compute(session, row))
+    ids = session.scalars(select(Application.id).order_by(Application.id)).all()
+    for n, application_id in enumerate(ids, start=1):
+        _store(session, session.get(Application, application_id))
+        if n % 500 == 0:
+            session.commit()
+            session.expunge_all()
     session.commit()
-    return len(rows)
+    return len(ids)

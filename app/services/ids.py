@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from stdnum.cn import ric
 
 from app.errors import UserError
+from app.model_base import mask_id  # noqa: F401  (re-exported: services mask through here)
 
 # First two digits of a mainland resident ID: the province-level division (GB/T 2260).
 PROVINCE_CODES = frozenset(
@@ -26,15 +27,6 @@ class ResidentId:
     birth_date: dt.date
     sex: str  # "M" or "F"
     area_code: str
-
-
-def mask_id(number: str | None) -> str:
-    """430281201606257215 → 430281********7215: enough to tell children apart, no more."""
-    if not number:
-        return ""
-    if len(number) <= 8:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
 def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:

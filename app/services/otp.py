@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.models import OtpCode, ParentAccount
+from app.services.persist import commit_keeping_loaded
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 CODE_TTL = dt.timedelta(minutes=5)
@@ -53,7 +54,7 @@ def issue(session: Session, secret: str, phone: str, ip: str, now: dt.datetime) 
     code = f"{secrets.randbelow(10**6):06d}"
     row = OtpCode(phone=phone, code_hash=_hash(secret, phone, code), created_at=now, expires_at=now + CODE_TTL, ip=ip[:45])
     session.add(row)
-    session.commit()
+    commit_keeping_loaded(session)
     return Issued(code=code, expires_at=row.expires_at)
 
 
@@ -81,5 +82,5 @@ def verify(session: Session, secret: str, phone: str, code: str, now: dt.datetim
         account = ParentAccount(phone=phone, created_at=now)
         session.add(account)
     account.last_login_at = now
-    session.commit()
+    commit_keeping_loaded(session)
     return account

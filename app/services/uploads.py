@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Application, Attachment
+from app.services.layouts import layout
+from app.services.persist import commit_keeping_loaded
 from app.storage import UploadError, check_upload, new_key
 
 MAX_FILES_PER_MATERIAL = 5
@@ -13,13 +15,12 @@ MAX_FILES_PER_MATERIAL = 5
 
 def add_attachment(session: Session, storage, application: Application, material_type_id: int, file_name: str, data: bytes) -> Attachment:
     """Store one file for one of the channel's materials; on any failure nothing is left behind."""
-    material = next(
-        (m.material_type for m in (application.channel.materials if application.channel else []) if m.material_type_id == material_type_id),
-        None,
-    )
+    slot = layout(session, application.channel_id).material(material_type_id) if application.channel_id else None
+    material = slot.material_type if slot else None
     if material is None:
         raise UploadError(_l("This category does not ask for that material."))
-    count = session.query(Attachment).filter_by(application_id=application.id, material_type_id=material.id).count()
+    count = session.scalar(select(func.count()).where(Attachment.application_id == application.id,
+                                                      Attachment.material_type_id == material.id))
     if count >= MAX_FILES_PER_MATERIAL:
         raise UploadError(_l("At most %(n)d files per material.", n=MAX_FILES_PER_MATERIAL))
     checked = check_upload(file_name, data, material.accepted_kinds, material.max_size_kb)
@@ -27,7 +28,7 @@ def add_attachment(session: Session, storage, application: Application, material
     storage.save(key, data, checked.content_type)
     attachment = Attachment(
         application=application,
-        material_type=material,
+        material_type_id=material.id,
         storage_key=key,
         file_name=checked.file_name,
         content_type=checked.content_type,
@@ -36,7 +37,7 @@ def add_attachment(session: Session, storage, application: Application, material
     )
     try:
         session.add(attachment)
-        session.commit()
+        commit_keeping_loaded(session)
     except Exception:
         session.rollback()
         storage.delete(key)
@@ -52,5 +53,5 @@ def remove_attachment(session: Session, storage, application: Application, attac
         raise UploadError(_l("No such file on this application."))
     key = attachment.storage_key
     session.delete(attachment)
-    session.commit()
+    commit_keeping_loaded(session)
     storage.delete(key)

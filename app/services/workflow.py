@@ -5,8 +5,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import UserError
 from app.model_base import county_now
@@ -43,19 +43,6 @@ class TransitionError(UserError):
     """A rule refused the input; ``message`` says why."""
 
 
-def _claim(session: Session, application: Application, target: str) -> None:
-    """Move the status only if nobody moved it since we read it (works on every database)."""
-    session.flush()
-    moved = session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.status == application.status)
-        .values(status=target)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise TransitionError(_l("Application %(number)s was changed by someone else; reload and try again.", number=application.number))
-
-
 def transition(
     session: Session,
     application: Application,
@@ -77,7 +64,6 @@ def transition(
     if step.needs_reason and not reason.strip():
         raise TransitionError(_l("A reason is required."))
     now = now or county_now()
-    _claim(session, application, step.target)
     event = ApplicationEvent(
         application=application,
         at=now,
@@ -98,5 +84,16 @@ def transition(
     if name == "return":
         application.return_reason = reason.strip()
     session.add(event)
+    refused = changed_elsewhere(application)  # read now: after a failed flush nothing can be loaded
+    try:
+        # The version column makes this UPDATE conditional: if anyone moved the application since
+        # we read it (another tab, a reviewer, a double click), nothing is written.
+        session.flush()
+    except StaleDataError:
+        raise TransitionError(refused) from None
     notifications.notify(session, application, name, reason.strip(), now)
     return event
+
+
+def changed_elsewhere(application: Application):
+    return _l("Application %(number)s was changed by someone else; reload and try again.", number=application.number)

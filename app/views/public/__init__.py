@@ -5,6 +5,7 @@ import functools
 
 from flask_babel import get_locale
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ParentAccount
@@ -25,18 +26,37 @@ def storage():
 
 @bp.before_app_request
 def load_parent():
-    account_id = session.get(SESSION_KEY)
-    g.parent = db.session.get(ParentAccount, account_id) if account_id else None
+    # Only the id: most steps need no account row (their queries join on the id), so the row is
+    # read only by the pages that use it (current_parent()).
+    g.parent_id = session.get(SESSION_KEY)
+    # g outlives a request when the app context does (tests, CLI): start clean
+    g.pop("parent", None)
+    g.pop("unread", None)
+
+
+def unread_count(parent_id: int):
+    """The parent's unread messages, for the badge in the header; a page that queries anyway adds
+    it to its own statement (as a column) and leaves it in g.unread."""
+    from sqlalchemy import func, select
+
+    from app.models import Message
+
+    return select(func.count()).where(Message.account_id == parent_id, Message.read_at.is_(None)).scalar_subquery()
+
+
+def current_parent() -> ParentAccount | None:
+    if "parent" not in g:
+        g.parent = db.session.get(ParentAccount, g.parent_id) if g.get("parent_id") else None
+    return g.parent
 
 
 @bp.app_context_processor
 def public_context():
-    from app.models import Message
-
-    unread = 0
-    parent = g.get("parent")
-    if parent is not None:
-        unread = db.session.query(Message).filter_by(account_id=parent.id, read_at=None).count()
+    unread = g.get("unread", 0)
+    parent = g.get("parent_id")
+    # After the database failed (app/views/errors.py), nothing more is read from it.
+    if parent and "unread" not in g and not g.get("db_unavailable"):
+        unread = db.session.scalar(select(unread_count(parent)))
     return {"parent": parent, "unread": unread, "status_label": status_label, "step_label": step_label,
             "mask": mask_id, "choice_label": choice_label, "get_locale": get_locale,
             "mechanism_label": mechanism_label}
@@ -71,7 +91,7 @@ def choice_label(field, value):
 def parent_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if g.get("parent") is None:
+        if not g.get("parent_id"):
             return redirect(url_for("public.signin", next=request.path))
         return view(*args, **kwargs)
 

@@ -6,14 +6,14 @@ import datetime as dt
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db, limiter
 from app.labels import CHOICES
 from app.models import Message
 from app.services import applications, children, otp
 from app.services import consent as consent_service
-from app.views.public import SESSION_KEY, bp, flash_error, now, parent_required
+from app.views.public import SESSION_KEY, bp, current_parent, flash_error, now, parent_required, unread_count
 
 
 def _phone_key() -> str:
@@ -73,12 +73,16 @@ def signout():
 def my():
     from app.services import eligibility
 
-    items = applications.account_applications(db.session, g.parent)
+    items = applications.account_applications(db.session, g.parent_id)
     current = now()
     open_now = [p for p in applications.open_periods(db.session, current) if eligibility.period_state(p, current) == "open"]
+    rows = db.session.execute(children.account_children_statement(g.parent_id).add_columns(unread_count(g.parent_id))).all()
+    kids = [r[0] for r in rows]
+    if rows:
+        g.unread = rows[0][1]
     # each child is offered only the periods its age fits
-    offers = {c.id: [p for p in open_now if not eligibility.age_problems(p, c)] for c in g.parent.children}
-    return render_template("public/my.html", children=g.parent.children, applications=items, offers=offers,
+    offers = {c.id: [p for p in open_now if not eligibility.age_problems(p, c)] for c in kids}
+    return render_template("public/my.html", children=kids, applications=items, offers=offers,
                            now=current, can_edit=applications.can_edit, can_withdraw=applications.can_withdraw)
 
 
@@ -94,7 +98,7 @@ def add_child():
             except ValueError:
                 birth = None
         try:
-            children.add_child(db.session, g.parent, form.get("name", ""), form.get("id_type", ""),
+            children.add_child(db.session, current_parent(), form.get("name", ""), form.get("id_type", ""),
                                form.get("id_number", ""), birth, form.get("sex") or None, now().date())
         except children.ChildError as error:
             db.session.rollback()
@@ -107,10 +111,10 @@ def add_child():
 @bp.route("/my/children/<int:child_id>/unbind", methods=["POST"])
 @parent_required
 def unbind_child(child_id):
-    child = children.own_child(db.session, g.parent, child_id)
+    child = children.own_child(db.session, g.parent_id, child_id)
     if child is None:
         abort(404)
-    children.unbind(db.session, g.parent, child)
+    children.unbind(db.session, current_parent(), child)
     flash(str(_l("The child was unbound from this account.")), "ok")
     return redirect(url_for("public.my"))
 
@@ -124,7 +128,7 @@ def consent():
         if not request.form.get("agree"):
             flash_error(_l("Tick the box to agree before you continue."))
             return render_template("public/consent.html", notice=notice, next=target), 400
-        consent_service.give(db.session, g.parent, now())
+        consent_service.give(db.session, current_parent(), now(), notice)
         return redirect(target if target.startswith("/my") else url_for("public.my"))
     return render_template("public/consent.html", notice=notice, next=target)
 
@@ -133,11 +137,13 @@ def consent():
 @parent_required
 def messages():
     items = db.session.scalars(
-        select(Message).where(Message.account_id == g.parent.id).order_by(Message.created_at.desc(), Message.id.desc())
+        select(Message).where(Message.account_id == g.parent_id).order_by(Message.created_at.desc(), Message.id.desc())
     ).all()
-    unread_ids = [m.id for m in items if m.read_at is None]
-    page = render_template("public/messages.html", messages=items, unread_ids=set(unread_ids))
+    unread_ids = {m.id for m in items if m.read_at is None}
+    page = render_template("public/messages.html", messages=items, unread_ids=unread_ids)
     if unread_ids:
-        db.session.query(Message).filter(Message.id.in_(unread_ids)).update({Message.read_at: now()}, synchronize_session=False)
+        # what this page showed is now read; a message that arrived meanwhile stays unread
+        db.session.execute(update(Message).where(Message.account_id == g.parent_id, Message.read_at.is_(None),
+                                                 Message.id <= max(unread_ids)).values(read_at=now()))
         db.session.commit()
     return page

@@ -15,19 +15,28 @@ from app.services import applications as apps
 from app.services import eligibility, uploads
 from app.services.sections import FIELDS, GUARDIAN_FIELDS, GUARDIAN_SLOTS, SectionError
 from app.storage import UploadError
-from app.views.public import bp, flash_error, now, parent_required, storage
+from app.errors import UserError
+from app.views.public import bp, current_parent, flash_error, now, parent_required, storage, unread_count
 from app.services.consent import needs_consent
 
 
 def _own(application_id: int):
-    application = apps.own_application(db.session, g.parent, application_id)
+    """The parent's own application (404 for anyone else's); a page also gets its unread count."""
+    statement = apps.own_application_statement(g.parent_id, application_id)
+    if request.method == "GET":
+        row = db.session.execute(statement.add_columns(unread_count(g.parent_id))).unique().one_or_none()
+        if row is None:
+            abort(404)
+        g.unread = row[1]
+        return row[0]
+    application = db.session.scalars(statement).unique().one_or_none()
     if application is None:
         abort(404)
     return application
 
 
 def _next_step(application, step: str) -> str:
-    names = apps.steps(application)
+    names = apps.steps(db.session, application)
     index = names.index(step) if step in names else -1
     return names[min(index + 1, len(names) - 1)]
 
@@ -41,12 +50,12 @@ def _go(application, step: str):
 def start():
     from app.services.children import own_child
 
-    child = own_child(db.session, g.parent, request.form.get("child_id", type=int) or 0)
+    child = own_child(db.session, g.parent_id, request.form.get("child_id", type=int) or 0)
     period = db.session.get(EnrollmentPeriod, request.form.get("period_id", type=int) or 0)
     if child is None or period is None:
         flash_error(_l("Choose a child and an enrollment period."))
         return redirect(url_for("public.my"))
-    if needs_consent(db.session, g.parent):
+    if needs_consent(db.session, child.account):
         return redirect(url_for("public.consent", next=url_for("public.my")))
     try:
         application = apps.start(db.session, child, period, now())
@@ -61,8 +70,8 @@ def start():
 @parent_required
 def step(application_id, step):
     application = _own(application_id)
-    if step not in apps.steps(application):
-        return _go(application, apps.steps(application)[-1])
+    if step not in apps.steps(db.session, application):
+        return _go(application, apps.steps(db.session, application)[-1])
     if not apps.can_edit(application, now()):
         return redirect(url_for("public.detail", application_id=application.id))
     errors, error = {}, None
@@ -74,13 +83,19 @@ def step(application_id, step):
             db.session.rollback()
             errors = problem.errors
             error = _l("Please correct the marked fields.")
-        except (apps.ApplicationError, UploadError) as problem:
+        except UserError as problem:
             db.session.rollback()
             error = problem.message
+            if not apps.can_edit(application, now()):
+                # submitted or taken into review meanwhile (another tab, a reviewer)
+                flash_error(error)
+                return redirect(url_for("public.detail", application_id=application.id))
     context = _step_context(application, step)
     status = 400 if error else 200
+    layout = apps.form_layout(db.session, application)
     return render_template(f"public/step_{_template(step)}.html", application=application, step=step,
-                           steps=apps.steps(application), errors=errors, error=error, form=request.form, **context), status
+                           steps=apps.steps(db.session, application), errors=errors, error=error, form=request.form,
+                           materials=layout.materials if layout else (), **context), status
 
 
 def _template(step: str) -> str:
@@ -106,21 +121,20 @@ def _save_step(application, step: str) -> None:
 
 def _step_context(application, step: str) -> dict:
     if step == "channel":
-        return {"grades": apps.grades(application.period)}
+        return {"grades": apps.grades(application.period), "channels": apps.period_channels(db.session, application.period_id)}
     if step == "community":
-        streets = db.session.scalars(select(Street).order_by(Street.code)).all()
-        return {"streets": [(s, db.session.scalars(select(Community).where(Community.street_id == s.id).order_by(Community.code)).all()) for s in streets]}
+        return {"streets": _communities_by_street()}
     if step == "choices":
         return {"offers": apps.offered_schools(db.session, application), "chosen": [c.school_id for c in application.choices]}
     if step == "materials":
         return {"uploaded": apps.attachments_by_material(db.session, application)}
     if step == "preview":
         token = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").dumps([application.id, now().isoformat()])
-        from app.services.allocation_words import forecast
+        from app.services.forecast import forecast
 
-        return {"missing": apps.missing(db.session, application), "token": token,
-                "forecast": forecast(db.session, application) if application.choices else None,
-                "uploaded": apps.attachments_by_material(db.session, application), "fields": FIELDS,
+        uploaded = apps.attachments_by_material(db.session, application)
+        return {"missing": apps.missing(db.session, application, uploaded), "token": token,
+                "forecast": forecast(db.session, application), "uploaded": uploaded, "fields": FIELDS,
                 "guardian_fields": GUARDIAN_FIELDS, "section_labels": CHOICES["section"]}
     if step == "guardians":
         saved = (application.section_data or {}).get("guardians", {}).get("guardians", [])
@@ -129,8 +143,23 @@ def _step_context(application, step: str) -> dict:
             "configured": _configured(application, step), "section_label": CHOICES["section"].get(step, step)}
 
 
+def _communities_by_street() -> list:
+    """Every street with its communities, in one query."""
+    grouped: dict = {}
+    rows = db.session.execute(select(Street, Community).join(Community, Community.street_id == Street.id).order_by(Street.code, Community.code))
+    for street, community in rows:
+        grouped.setdefault(street, []).append(community)
+    return list(grouped.items())
+
+
 def _configured(application, step):
-    return next((s for s in application.channel.sections if s.section == step), None)
+    return apps.form_layout(db.session, application).section(step)
+
+
+def _locked(application):
+    """A form posted from a page left open after the application was submitted or taken into review."""
+    flash_error(_l("This application can no longer be changed."))
+    return redirect(url_for("public.detail", application_id=application.id)), 303
 
 
 @bp.route("/my/a/<int:application_id>/upload", methods=["POST"])
@@ -138,7 +167,7 @@ def _configured(application, step):
 def upload(application_id):
     application = _own(application_id)
     if not apps.can_edit(application, now()):
-        abort(403)
+        return _locked(application)
     file = request.files.get("file")
     try:
         if file is None:
@@ -157,7 +186,7 @@ def upload(application_id):
 def delete_file(application_id, attachment_id):
     application = _own(application_id)
     if not apps.can_edit(application, now()):
-        abort(403)
+        return _locked(application)
     try:
         uploads.remove_attachment(db.session, storage(), application, attachment_id)
     except UploadError:
@@ -188,10 +217,12 @@ def submit(application_id):
     except (BadSignature, ValueError, TypeError):
         previewed_at = None
     try:
-        apps.submit(db.session, application, g.parent, now(), previewed_at)
-    except apps.ApplicationError as error:
+        apps.submit(db.session, application, g.parent_id, now(), previewed_at)
+    except UserError as error:
         db.session.rollback()
         flash_error(error.message)
+        if application.status not in ("draft", "returned"):
+            return redirect(url_for("public.detail", application_id=application.id))
         return redirect(url_for("public.step", application_id=application.id, step="preview"))
     return redirect(url_for("public.detail", application_id=application.id, receipt=1))
 
@@ -220,9 +251,9 @@ def detail(application_id):
 def withdraw(application_id):
     application = _own(application_id)
     try:
-        apps.withdraw(db.session, application, g.parent, now())
+        apps.withdraw(db.session, application, g.parent_id, now())
         flash(str(_l("The application was withdrawn to a draft; submit it again before the deadline.")), "ok")
-    except apps.ApplicationError as error:
+    except UserError as error:
         db.session.rollback()
         flash_error(error.message)
     return redirect(url_for("public.detail", application_id=application.id))

@@ -1,0 +1,97 @@
+"""When the database is busy or unreachable: a light 503 page, never a stack trace.
+
+A full connection pool (``pool_timeout`` passed), a refused or dropped connection: the request
+is answered 503 with ``Retry-After`` and a page that needs nothing from the database. Each step
+of the parents' form commits on its own, so everything saved before stays saved; the failed
+request's own transaction is rolled back.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, g, jsonify, request
+from flask_babel import get_locale, gettext
+from sqlalchemy import exc
+
+log = logging.getLogger("ruxue.db")
+
+UNAVAILABLE = (exc.TimeoutError, exc.OperationalError, exc.InterfaceError, exc.DisconnectionError)
+
+# Said when the page itself cannot be drawn (it never touches the database, but just in case).
+FALLBACK = "系统繁忙，请稍后再试 / The system is busy; please try again later."
+
+
+def register_error_handlers(app) -> None:
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, database_unavailable)
+    app.register_error_handler(exc.DBAPIError, _dbapi_error)
+
+
+def _dbapi_error(error: exc.DBAPIError):
+    """Other driver errors count only when the connection was lost under them."""
+    if error.connection_invalidated:
+        return database_unavailable(error)
+    raise error
+
+
+def database_unavailable(error: Exception) -> Response:
+    g.db_unavailable = True  # context processors that query the database skip their query
+    _rollback_quietly()
+    _log(error)
+    retry_after = str(current_app.config.get("RUXUE_RETRY_AFTER", 30))
+    message = gettext("The system is busy; please try again later.")
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(message=message)
+    else:
+        response = Response(_page(), mimetype="text/html")
+    response.status_code = 503
+    response.headers["Retry-After"] = retry_after
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _rollback_quietly() -> None:
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone: nothing left to undo
+        pass
+
+
+def _log(error: Exception) -> None:
+    """One line, without the request's data: the exception's text can hold the SQL parameters
+    (children's ID numbers), so only its kind, the driver's error class and code go out."""
+    orig = getattr(error, "orig", None)
+    detail = type(error).__name__
+    if orig is not None:
+        detail += " from %s.%s" % (type(orig).__module__.split(".")[0], type(orig).__name__)
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+        if code:  # e.g. 08006 (connection lost), 40P01 (deadlock), SQLITE_BUSY
+            detail += " code=%s" % code
+    if isinstance(error, exc.TimeoutError):
+        detail += " (%s)" % _pool_status()
+    log.warning("database unavailable: %s; %s %s answered 503", detail, request.method, request.endpoint)
+
+
+def _pool_status() -> str:
+    from app.extensions import db
+
+    try:
+        return db.engine.pool.status()
+    except Exception:
+        return "pool status unknown"
+
+
+def _page() -> str:
+    """Drawn straight from the Jinja environment: Flask's render_template would run every
+    context processor, and Flask-Login's loads the staff user from the database."""
+    path = request.full_path if request.method == "GET" else request.path
+    back = request.script_root + "/" + path.rstrip("?").lstrip("/")  # a path on this site, never //host
+    lang = "en" if str(get_locale()) == "en" else "zh-CN"
+    try:
+        template = current_app.jinja_env.get_template("public/busy.html")
+        return template.render(back=back, lang=lang)
+    except Exception:
+        log.exception("the busy page could not be drawn")
+        return FALLBACK
