@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 from sqlalchemy import func, select
@@ -266,3 +267,60 @@ def test_no_500_when_a_step_is_posted_after_submission(parent, db_session):
     for response in (post(parent, f"{base}/channel", {"channel_id": application.channel_id}), upload(parent, application, material),
                      post(parent, "/my/apply", {"child_id": application.child_id, "period_id": application.period_id})):
         assert response.status_code in (302, 303), response.status_code
+
+
+def _signin_tabs(app, n, phone):
+    """n fresh browsers that asked for a code for the same phone; returns (clients, code)."""
+    import re
+
+    from tests.conftest import csrf_token
+
+    first = app.test_client()
+    post(first, "/signin", {"phone": phone})
+    code = re.search(r"(\d{6})", app.extensions["ruxue_sms"].last_to(phone)).group(1)
+    tabs = []
+    for _ in range(n):
+        tab = app.test_client()
+        csrf_token(tab, "/signin")
+        tabs.append(tab)
+    return tabs, code
+
+
+def test_first_login_in_two_tabs_makes_one_account(app, db_session):
+    from app.models import ParentAccount
+    from tests.conftest import new_phone
+
+    phone = new_phone()
+    tabs, code = _signin_tabs(app, 4, phone)  # each try, right or wrong, takes one of the code's 5
+    responses = _together([lambda t=t: post(t, "/signin/code", {"phone": phone, "code": code}) for t in tabs])
+    assert [getattr(r, "status_code", r) for r in responses] == [302] * len(tabs), [
+        re.findall(r"(?s)<main>(.*?)<form", r.get_data(as_text=True)) for r in responses if r.status_code != 302]
+    assert db_session.scalar(select(func.count()).select_from(ParentAccount).where(ParentAccount.phone == phone)) == 1
+
+
+def test_simultaneous_wrong_codes_use_up_the_five_tries(app, db_session):
+    from app.models import OtpCode
+    from tests.conftest import new_phone
+
+    phone = new_phone()
+    tabs, code = _signin_tabs(app, 12, phone)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    responses = _together([lambda t=t: post(t, "/signin/code", {"phone": phone, "code": wrong}) for t in tabs])
+    assert [getattr(r, "status_code", r) for r in responses] == [400] * len(tabs)
+    row = db_session.scalar(select(OtpCode).where(OtpCode.phone == phone).order_by(OtpCode.id.desc()).limit(1))
+    assert row.attempts == 5
+    # the right code no longer opens the account: the tries are gone
+    response = post(tabs[0], "/signin/code", {"phone": phone, "code": code})
+    assert response.status_code == 400 and "错误次数过多" in response.get_data(as_text=True)
+
+
+def test_two_families_binding_one_child_at_once(app, db_session):
+    number = next_id(dt.date(2020, 5, 5))
+    families = [parent_login(app) for _ in range(4)]
+    responses = _together([lambda f=f: add_child(f, number=number)[0] for f in families])
+    codes = sorted(getattr(r, "status_code", r) for r in responses)
+    assert codes == [302, 400, 400, 400], codes
+    assert all("已被手机号" in r.get_data(as_text=True) for r in responses if r.status_code == 400)
+    child = _child(db_session, number)
+    winner = next(f for f, r in zip(families, responses) if r.status_code == 302)
+    assert "430726********" in winner.get("/my").get_data(as_text=True) and child.account_id is not None

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from app.errors import UserError
 from app.models import ID_TYPES, Child, ParentAccount
 from app.services.ids import IdNumberError, parse_resident_id
+from app.services.persist import insert_unless_exists
 
 
 class ChildError(UserError):
@@ -46,25 +47,31 @@ def add_child(
             raise ChildError(_l("Enter the birth date for this type of document."))
         if sex not in ("M", "F"):
             raise ChildError(_l("Choose the child's sex."))
+    values = {"name": name, "birth_date": birth_date, "sex": sex}
+    created = insert_unless_exists(session, Child, {"id_type": id_type, "id_number": number, "account_id": account.id, **values},
+                                   ["id_type", "id_number"])
     child = session.scalar(select(Child).where(Child.id_type == id_type, Child.id_number == number))
-    if child is not None and child.account_id not in (None, account.id):
-        raise ChildError(
-            _l(
-                "This child is already bound to the account %(phone)s. Ask that family member to unbind the child, or log in with that account.",
-                phone=child.account.phone_masked,
-            )
-        )
-    if child is not None and child.account_id == account.id:
-        raise ChildError(_l("This child is already in your list."))
-    if child is None:
-        child = Child(id_type=id_type, id_number=number)
-        session.add(child)
-    child.account = account
-    child.name = name
-    child.birth_date = birth_date
-    child.sex = sex
+    if not created:
+        if child.account_id == account.id:
+            raise ChildError(_l("This child is already in your list."))
+        # bind only if still unbound: two families binding one child at once cannot both win
+        claimed = session.execute(
+            update(Child).where(Child.id == child.id, Child.account_id.is_(None)).values(account_id=account.id, **values)
+        ).rowcount
+        session.refresh(child)
+        if not claimed:
+            raise _bound_elsewhere(child)
     session.commit()
     return child
+
+
+def _bound_elsewhere(child: Child) -> ChildError:
+    return ChildError(
+        _l(
+            "This child is already bound to the account %(phone)s. Ask that family member to unbind the child, or log in with that account.",
+            phone=child.account.phone_masked if child.account else "",
+        )
+    )
 
 
 def own_child(session: Session, account_id: int, child_id: int) -> Child | None:

@@ -9,17 +9,18 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.models import OtpCode, ParentAccount
-from app.services.persist import commit_keeping_loaded
+from app.services.persist import commit_keeping_loaded, insert_unless_exists
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 CODE_TTL = dt.timedelta(minutes=5)
 RESEND_AFTER = dt.timedelta(seconds=60)
 MAX_ATTEMPTS = 5
+REUSE_WINDOW = dt.timedelta(seconds=10)
 
 
 class OtpError(UserError):
@@ -60,27 +61,35 @@ def issue(session: Session, secret: str, phone: str, ip: str, now: dt.datetime) 
 
 def verify(session: Session, secret: str, phone: str, code: str, now: dt.datetime) -> ParentAccount:
     """Check the newest code of the phone; log in, creating the account on first login."""
+    # A code just used still works for a few seconds: a double click or a second tab sending the
+    # same code at once logs in too, instead of being told to ask for a code.
     row = session.scalar(
-        select(OtpCode).where(OtpCode.phone == phone, OtpCode.used_at.is_(None)).order_by(OtpCode.id.desc()).limit(1)
+        select(OtpCode).where(OtpCode.phone == phone, or_(OtpCode.used_at.is_(None), OtpCode.used_at >= now - REUSE_WINDOW))
+        .order_by(OtpCode.id.desc()).limit(1)
     )
     if row is None:
         raise OtpError(_l("Ask for a code first."))
     if now > row.expires_at:
         raise OtpError(_l("The code has expired; ask for a new one."))
-    if row.attempts >= MAX_ATTEMPTS:
+    # Each try takes one of the code's attempts in a single conditional UPDATE, so a burst of
+    # simultaneous guesses cannot get more than MAX_ATTEMPTS tries between them.
+    attempts = session.execute(
+        update(OtpCode).where(OtpCode.id == row.id, OtpCode.attempts < MAX_ATTEMPTS)
+        .values(attempts=OtpCode.attempts + 1).returning(OtpCode.attempts)
+    ).scalar()
+    if attempts is None:
+        session.commit()
         raise OtpError(_l("Too many wrong codes; ask for a new one."))
     if not hmac.compare_digest(row.code_hash, _hash(secret, phone, (code or "").strip())):
-        row.attempts += 1
         session.commit()
-        left = MAX_ATTEMPTS - row.attempts
+        left = MAX_ATTEMPTS - attempts
         if left <= 0:
             raise OtpError(_l("Too many wrong codes; ask for a new one."))
         raise OtpError(_l("Wrong code; %(n)d tries left.", n=left))
-    row.used_at = now
+    session.execute(update(OtpCode).where(OtpCode.id == row.id, OtpCode.used_at.is_(None)).values(used_at=now))
+    # first login creates the account; a second tab logging in at the same moment finds it
+    insert_unless_exists(session, ParentAccount, {"phone": phone, "created_at": now}, ["phone"])
     account = session.scalar(select(ParentAccount).where(ParentAccount.phone == phone))
-    if account is None:
-        account = ParentAccount(phone=phone, created_at=now)
-        session.add(account)
     account.last_login_at = now
     commit_keeping_loaded(session)
     return account
