@@ -1,0 +1,1 @@
+"""Benchmarks and load harnesses; a package so gunicorn can import ``bench.sms.FileSender``."""
