@@ -85,6 +85,13 @@ class Config:
     # Seconds each worker keeps a channel's sections and materials (the parents' form reads them
     # on every step); a change saved in the same process clears the copy at once.
     LAYOUT_TTL = float(os.environ.get("LAYOUT_TTL", "60"))
+    # Anonymous pages of the parents' site (home, catchment lookup, period, notice) are kept whole
+    # for this many seconds per worker: the first minutes of opening day read them most. A set-up
+    # change saved in the same worker shows at once; in the others within this time.
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+    CACHE_THRESHOLD = 5000  # pages per worker at most (one per community in the lookup, per language)
+    CACHE_KEY_PREFIX = "ruxue:"
     # The worker (`flask --app run worker`) refreshes seat forecasts this often.
     FORECAST_EVERY_SECONDS = int(os.environ.get("FORECAST_EVERY_SECONDS", "300"))
 
@@ -125,7 +132,11 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {}
     options = {
-        "pool_pre_ping": True,  # a connection the server dropped is replaced, not handed out
+        # A ping per checkout is one more round trip on every request; without it a connection the
+        # server dropped fails once (that request gets the 503 page) and SQLAlchemy then replaces
+        # every connection of the pool. DB_POOL_PRE_PING=1 trades the round trip for that one 503.
+        "pool_pre_ping": os.environ.get("DB_POOL_PRE_PING", "0") == "1",
+        "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
         "pool_size": int(os.environ.get("DB_POOL_SIZE", "5")),
         "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "5")),
         # whole seconds: Flask-SQLAlchemy's engine_from_config() turns 0.5 into 0 (no wait at all)

@@ -1,6 +1,7 @@
 """Extensions, created once and bound to an app in create_app()."""
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.models.sqla.base import SQLA
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -23,3 +24,4 @@ appbuilder = RuxueAppBuilder(update_perms=False)
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+cache = Cache()  # whole anonymous pages of the parents' site (app/views/public/pages.py)

@@ -503,7 +503,7 @@ class ApplicationChoice(Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
     rank: Mapped[int] = mapped_column(Integer, default=1)
     application: Mapped[Application] = relationship(back_populates="choices")
-    school: Mapped[School] = relationship()
+    school: Mapped[School] = relationship(lazy="joined")  # a choice is always shown by its school's name
 
     def __repr__(self) -> str:
         return f"{self.rank}. {self.school}"

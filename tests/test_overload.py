@@ -7,6 +7,7 @@ connection that a second thread really holds.
 from __future__ import annotations
 
 import contextlib
+import os
 import datetime as dt
 import logging
 import threading
@@ -103,7 +104,7 @@ def pool_held(engine):
 # --- pool settings -------------------------------------------------------------------------
 
 
-POOL_ENV = ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT", "DB_CONNECT_TIMEOUT")
+POOL_ENV = ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_TIMEOUT", "DB_CONNECT_TIMEOUT", "DB_POOL_PRE_PING")
 
 
 def test_server_database_gets_a_pool_that_fails_fast(monkeypatch):
@@ -112,7 +113,8 @@ def test_server_database_gets_a_pool_that_fails_fast(monkeypatch):
     for name in POOL_ENV:
         monkeypatch.delenv(name, raising=False)
     assert engine_options("postgresql+psycopg://h/d") == {
-        "pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5, "connect_args": {"connect_timeout": 3}}
+        "pool_pre_ping": False, "pool_recycle": 1800, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5,
+        "connect_args": {"connect_timeout": 3}}
     assert engine_options("sqlite:////tmp/x.db") == {}  # SQLite's pools take no size
 
 
@@ -120,7 +122,7 @@ def test_pool_settings_come_from_the_environment(monkeypatch):
     from app import create_app
     from app.extensions import db
 
-    for name, value in zip(POOL_ENV, ("3", "2", "4", "2")):
+    for name, value in zip(POOL_ENV, ("3", "2", "4", "2", "1")):
         monkeypatch.setenv(name, value)
 
     class Down(TestConfig):
@@ -213,3 +215,31 @@ def test_full_pool_answers_busy_to_staff(narrow_app, narrow_engine):
         assert_busy(staff.get("/admin/"))
         assert_busy(staff.get("/schoolmodelview/list/"))
     assert staff.get("/admin/").status_code == 200
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="ends the server's connections: PostgreSQL only")
+def test_connections_dropped_by_the_server_cost_one_busy_page(narrow_app, narrow_engine, db_session):
+    """A database restart (here: the server ends every connection) without a ping per request:
+    the next request gets the busy page, the pool is renewed, the one after works, nothing lost."""
+    from sqlalchemy import text
+
+    client = parent_login(narrow_app)
+    _, number = add_child(client)
+    consent(client)
+    child = db_session.scalar(select(Child).where(Child.id_number == number))
+    period = db_session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-P1"))
+    start(client, child.id, period.id)
+    application = db_session.scalar(select(Application).where(Application.child_id == child.id))
+    base = f"/my/a/{application.id}"
+    assert post(client, f"{base}/channel", {"channel_id": period.channels[0].id}).status_code == 302
+    with narrow_engine.connect() as pooled:  # the pool's only connection, which the server now drops
+        pid = pooled.execute(text("SELECT pg_backend_pid()")).scalar()
+    db_session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    db_session.commit()
+    assert_busy(client.get(f"{base}/community"))
+    again = client.get(f"{base}/community")
+    assert again.status_code == 200
+    assert post(client, f"{base}/community", {"community_id": db_session.scalar(
+        select(Community.id).where(Community.name == "宝塔社区"))}).status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Application, application.id).channel_id == period.channels[0].id

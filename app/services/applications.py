@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,7 +23,6 @@ from app.models import (
     Community,
     EnrollmentPeriod,
     Guardian,
-    ParentAccount,
     School,
 )
 from app.services import eligibility, workflow
@@ -43,43 +42,34 @@ class Offer:
     shared: bool  # in a shared zone: the parent chooses among several schools
 
 
-def _form_loads():
-    """Everything a step of the form reads, in one statement (the channel's sections and
-    materials come from the layout cache)."""
-    return (
-        contains_eager(Application.child).contains_eager(Child.account),
-        joinedload(Application.period),
-        joinedload(Application.community),
-        joinedload(Application.channel),
-        joinedload(Application.choices).joinedload(ApplicationChoice.school),
-    )
-
-
-def own_application_statement(account_id: int, application_id: int):
-    """The application only if its child is bound to this account, with what the form reads."""
-    return (
-        select(Application)
-        .join(Child, Application.child_id == Child.id)
-        .join(ParentAccount, Child.account_id == ParentAccount.id)
-        .where(Application.id == application_id, ParentAccount.id == account_id)
-        .options(*_form_loads())
-    )
+# The application only if its child is bound to the account, with what every step reads (child,
+# period, channel). Built once: building and keying an ORM statement costs more than running it,
+# so each request only binds the two ids. The channel's sections and materials come from the
+# layout cache; the choices (with their schools, one statement) and the community load when a
+# step reads them.
+OWN_APPLICATION = (
+    select(Application)
+    .join(Child, Application.child_id == Child.id)
+    .where(Application.id == bindparam("application_id"), Child.account_id == bindparam("account_id"))
+    .options(contains_eager(Application.child), joinedload(Application.period, innerjoin=True), joinedload(Application.channel))
+)
 
 
 def own_application(session: Session, account_id: int, application_id: int) -> Application | None:
-    return session.scalars(own_application_statement(account_id, application_id)).unique().one_or_none()
+    return session.scalars(OWN_APPLICATION, {"application_id": application_id, "account_id": account_id}).one_or_none()
+
+
+_ACCOUNT_APPLICATIONS = (
+    select(Application)
+    .join(Child, Application.child_id == Child.id)
+    .where(Child.account_id == bindparam("account_id"))
+    .options(contains_eager(Application.child), joinedload(Application.period, innerjoin=True), joinedload(Application.channel))
+    .order_by(Application.created_at.desc(), Application.id.desc())
+)
 
 
 def account_applications(session: Session, account_id: int) -> list[Application]:
-    return list(
-        session.scalars(
-            select(Application)
-            .join(Child, Application.child_id == Child.id)
-            .where(Child.account_id == account_id)
-            .options(contains_eager(Application.child), joinedload(Application.period), joinedload(Application.channel))
-            .order_by(Application.created_at.desc(), Application.id.desc())
-        )
-    )
+    return list(session.scalars(_ACCOUNT_APPLICATIONS, {"account_id": account_id}))
 
 
 ALREADY_REGISTERED = _l("Already registered: this child already has an application in this period.")
@@ -411,10 +401,8 @@ def withdraw(session: Session, application: Application, account_id: int, now: d
     _move(session, application, "withdraw", account_id, now)
 
 
-def open_periods(session: Session, now: dt.datetime) -> list[EnrollmentPeriod]:
-    """Open and upcoming periods, soonest first."""
-    return list(
-        session.scalars(
-            select(EnrollmentPeriod).where(EnrollmentPeriod.closes_at >= now).order_by(EnrollmentPeriod.opens_at, EnrollmentPeriod.code)
-        )
-    )
+def open_periods(session: Session, now: dt.datetime) -> list:
+    """Open and upcoming periods, soonest first (the worker's copy of the set-up)."""
+    from app.services.layouts import periods
+
+    return [p for p in periods(session) if p.closes_at >= now]

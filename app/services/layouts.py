@@ -6,15 +6,15 @@ import, tests) drops the cached copies at once, and other workers pick it up wit
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
-from itertools import chain
-
 from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import Channel, ChannelMaterial, ChannelSection, MaterialType
+from app.models import ChannelMaterial, ChannelSection, EnrollmentPeriod
+from app.services.setup_changes import generation
 
 DEFAULT_TTL = 60.0
 
@@ -60,33 +60,6 @@ class Layout:
         return next((m for m in self.materials if m.material_type_id == material_type_id), None)
 
 
-class _Changes:
-    """Bumped whenever a flush in this process touches a layout table."""
-
-    generation = 0
-
-
-WATCHED = (Channel, ChannelSection, ChannelMaterial, MaterialType)
-
-
-@event.listens_for(Session, "after_flush")
-def _layout_tables_flushed(session, _context):
-    if any(isinstance(o, WATCHED) for o in chain(session.new, session.dirty, session.deleted)):
-        session.info["layout_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _layout_tables_committed(session):
-    # only once committed can another request load the new layout
-    if session.info.pop("layout_changed", False):
-        _Changes.generation += 1
-
-
-@event.listens_for(Session, "after_rollback")
-def _layout_change_undone(session):
-    session.info.pop("layout_changed", None)
-
-
 def load(session: Session, channel_id: int) -> Layout:
     """Two statements: the channel's sections, its materials with their types."""
     sections = session.scalars(
@@ -112,15 +85,46 @@ def layout(session: Session, channel_id: int | None) -> Layout | None:
     """The channel's layout, from this worker's cache when fresh."""
     if channel_id is None:
         return None
+    return cached(("layout", channel_id), lambda: load(session, channel_id))
+
+
+def cached(key, load_fresh):
+    """``load_fresh()``, kept by this worker until the set-up changes here or LAYOUT_TTL passes."""
     if not has_app_context():
-        return load(session, channel_id)
+        return load_fresh()
     cache = current_app.extensions.setdefault("ruxue_layouts", {})
     now = time.monotonic()
-    entry = cache.get(channel_id)
-    if entry is not None and entry[0] == _Changes.generation and entry[1] > now:
+    entry = cache.get(key)
+    if entry is not None and entry[0] == generation() and entry[1] > now:
         return entry[2]
-    generation = _Changes.generation  # read first: a change during the load leaves the entry stale
-    found = load(session, channel_id)
+    seen = generation()  # read first: a change during the load leaves the entry stale
+    found = load_fresh()
     ttl = float(current_app.config.get("LAYOUT_TTL", DEFAULT_TTL))
-    cache[channel_id] = (generation, now + ttl, found)
+    cache[key] = (seen, now + ttl, found)
     return found
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    """What the parents' lists show of a period and check before a start (same names as the model)."""
+
+    id: int
+    code: str
+    name: str
+    stage: str
+    entry_kind: str
+    ownership: str
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    birth_from: dt.date | None
+    birth_to: dt.date | None
+
+
+def periods(session: Session) -> tuple[PeriodInfo, ...]:
+    """Every period, soonest first, from this worker's cache."""
+    def load_periods():
+        rows = session.scalars(select(EnrollmentPeriod).order_by(EnrollmentPeriod.opens_at, EnrollmentPeriod.code))
+        return tuple(PeriodInfo(p.id, p.code, p.name, p.stage, p.entry_kind, p.ownership, p.opens_at, p.closes_at,
+                                p.birth_from, p.birth_to) for p in rows)
+
+    return cached(("periods",), load_periods)

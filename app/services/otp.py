@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.models import OtpCode, ParentAccount
-from app.services.persist import commit_keeping_loaded, insert_unless_exists
+from app.services.persist import commit_keeping_loaded, upsert
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 CODE_TTL = dt.timedelta(minutes=5)
@@ -88,8 +88,7 @@ def verify(session: Session, secret: str, phone: str, code: str, now: dt.datetim
         raise OtpError(_l("Wrong code; %(n)d tries left.", n=left))
     session.execute(update(OtpCode).where(OtpCode.id == row.id, OtpCode.used_at.is_(None)).values(used_at=now))
     # first login creates the account; a second tab logging in at the same moment finds it
-    insert_unless_exists(session, ParentAccount, {"phone": phone, "created_at": now}, ["phone"])
-    account = session.scalar(select(ParentAccount).where(ParentAccount.phone == phone))
-    account.last_login_at = now
+    account = upsert(session, ParentAccount, {"phone": phone, "created_at": now, "last_login_at": now}, ["phone"],
+                     {"last_login_at": now})
     commit_keeping_loaded(session)
     return account

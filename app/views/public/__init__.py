@@ -24,6 +24,14 @@ def storage():
     return current_app.extensions["ruxue_storage"]
 
 
+@bp.before_request
+def read_outside_a_transaction():
+    """A page of the parents' site only reads (the message page's "mark read" is one statement):
+    on PostgreSQL it runs without BEGIN and ROLLBACK, two round trips fewer per page."""
+    if request.method in ("GET", "HEAD") and db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 @bp.before_app_request
 def load_parent():
     # Only the id: most steps need no account row (their queries join on the id), so the row is
@@ -74,14 +82,20 @@ def status_label(status: str):
     return CHOICES["status"].get(status, status)
 
 
-def step_label(step: str):
+def step_label(step: str) -> str:
+    return _step_label(step, str(get_locale()))
+
+
+@functools.lru_cache(maxsize=256)
+def _step_label(step: str, _locale: str) -> str:
+    """Translated once per language: the step list is drawn on every page of the form."""
     from flask_babel import lazy_gettext as _l
 
     from app.labels import CHOICES
 
     names = {"channel": _l("Category"), "community": _l("Community"), "choices": _l("Schools"),
              "materials": _l("Materials"), "preview": _l("Preview")}
-    return names.get(step) or CHOICES["section"].get(step, step)
+    return str(names.get(step) or CHOICES["section"].get(step, step))
 
 
 def choice_label(field, value):

@@ -3,17 +3,36 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import abort, current_app, redirect, render_template, request, session
+from flask import abort, current_app, g, redirect, render_template, request, session
+from flask_babel import get_locale
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import cache, db
 from app.models import Catchment, Community, District, EnrollmentPeriod, Notice, School, Street
 from app.services import eligibility
 from app.services.applications import open_periods
 from app.views.public import bp, now
 
 
+def _personal() -> bool:
+    """A logged-in parent's page (header, unread count) or one with a message to flash is drawn
+    for them alone, never cached."""
+    return bool(g.get("parent_id")) or "_flashes" in session
+
+
+def _page_key(*_args, **_kwargs) -> str:
+    from app.services.setup_changes import generation
+
+    return f"page:{generation()}:{get_locale()}:{request.full_path}"
+
+
+# The same page for every anonymous visitor, kept whole for CACHE_DEFAULT_TIMEOUT seconds.
+shared_page = cache.cached(unless=_personal, make_cache_key=_page_key,
+                           response_filter=lambda rv: isinstance(rv, str))
+
+
 @bp.route("/")
+@shared_page
 def home():
     notices = db.session.scalars(
         select(Notice).where(Notice.published.is_(True), Notice.kind != "agreement").order_by(Notice.position)
@@ -24,6 +43,7 @@ def home():
 
 
 @bp.route("/notice/<int:notice_id>")
+@shared_page
 def notice(notice_id):
     item = db.session.get(Notice, notice_id)
     if item is None or not item.published:
@@ -32,6 +52,7 @@ def notice(notice_id):
 
 
 @bp.route("/period/<int:period_id>")
+@shared_page
 def period(period_id):
     item = db.session.get(EnrollmentPeriod, period_id)
     if item is None:
@@ -40,6 +61,7 @@ def period(period_id):
 
 
 @bp.route("/lookup")
+@shared_page
 def lookup():
     """District → street → community → the schools whose zone includes it, step by step without JS."""
     districts = db.session.scalars(select(District).order_by(District.code)).all()

@@ -1,0 +1,58 @@
+"""A counter of committed changes to the county's set-up, for the caches that copy it.
+
+The parents' pages read set-up data (periods, channels, schools, notices) on every request and
+county IT changes it a few times a year, so workers keep copies: a channel's layout, whole
+anonymous pages. A commit in this process that touches a set-up table bumps the generation and
+every copy made under an older one is ignored; other workers' copies expire after their TTL.
+"""
+from __future__ import annotations
+
+from itertools import chain
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Catchment,
+    Channel,
+    ChannelMaterial,
+    ChannelSection,
+    Community,
+    District,
+    EnrollmentPeriod,
+    MaterialType,
+    Notice,
+    School,
+    SchoolGradeSeats,
+    SchoolNeighbour,
+    Street,
+)
+
+SETUP_MODELS = (Catchment, Channel, ChannelMaterial, ChannelSection, Community, District, EnrollmentPeriod,
+                MaterialType, Notice, School, SchoolGradeSeats, SchoolNeighbour, Street)
+
+
+class _Changes:
+    generation = 0
+
+
+def generation() -> int:
+    return _Changes.generation
+
+
+@event.listens_for(Session, "after_flush")
+def _setup_flushed(session, _context):
+    if any(isinstance(o, SETUP_MODELS) for o in chain(session.new, session.dirty, session.deleted)):
+        session.info["setup_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _setup_committed(session):
+    # only once committed can another request read the new set-up
+    if session.info.pop("setup_changed", False):
+        _Changes.generation += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _setup_change_undone(session):
+    session.info.pop("setup_changed", None)
