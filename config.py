@@ -11,6 +11,27 @@ from app.security import ROLES
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("RUXUE_INSTANCE_DIR", BASE_DIR / "instance"))
+ENVIRONMENTS = ("production", "development", "test")
+LOG_ONLY_SENDERS = ("app.services.sms.LogSender", "app.services.sms.MemorySender")
+
+
+class ConfigError(RuntimeError):
+    """A missing or wrong setting; the message is one line a county's IT can act on."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default)).strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "1" if default else "0").strip().lower()
+    if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off", ""):
+        raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in ("1", "true", "yes", "on")
 
 
 def _development_secret_key() -> str:
@@ -26,14 +47,20 @@ def _development_secret_key() -> str:
 def _secret_key(env: str) -> str:
     key = os.environ.get("SECRET_KEY")
     if key:
+        if env == "production" and len(key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters "
+                              "(python3 -c 'import secrets; print(secrets.token_hex(32))')")
         return key
     if env in {"development", "test"}:
         return _development_secret_key()
-    raise RuntimeError("SECRET_KEY must be set outside development (RUXUE_ENV=%s)" % env)
+    raise ConfigError("SECRET_KEY must be set in production (python3 -c 'import secrets; print(secrets.token_hex(32))'); "
+                      "on a developer's machine run with RUXUE_ENV=development")
 
 
 class Config:
-    RUXUE_ENV = os.environ.get("RUXUE_ENV", "development")
+    # Production unless told otherwise: a server started without settings must not show login
+    # codes on the page or run without a secret key (scripts/start.sh sets development).
+    RUXUE_ENV = os.environ.get("RUXUE_ENV", "production")
     SECRET_KEY = None  # filled in by load_config()
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'ruxue.db'}"
@@ -43,7 +70,16 @@ class Config:
     # (see engine_options()): a full pool answers 503 after DB_POOL_TIMEOUT instead of hanging.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # Seconds a parent is told to wait (Retry-After) when the database is busy or unreachable.
-    RUXUE_RETRY_AFTER = int(os.environ.get("RUXUE_RETRY_AFTER", "30"))
+    RUXUE_RETRY_AFTER = _int("RUXUE_RETRY_AFTER", 30)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (nginx: 1).
+    # 0 trusts none: behind a proxy every parent would share the proxy's address.
+    PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
+    RUXUE_NODE_NAME = os.environ.get("RUXUE_NODE_NAME", "")
+    # Cookies: HttpOnly and SameSite=Lax always; Secure (HTTPS only) in production (load_config()).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
 
@@ -74,29 +110,39 @@ class Config:
 
     # One-time codes and notices go out through this class (dotted path); see app/services/sms.py.
     SMS_SENDER = os.environ.get("SMS_SENDER", "app.services.sms.LogSender")
+    # Production refuses the log-only sender (parents would get no code) unless this says so.
+    ALLOW_LOG_SMS = _flag("RUXUE_ALLOW_LOG_SMS")
     # Development only: show the login code on the page, as no SMS gateway is plugged in.
-    SHOW_OTP_ON_PAGE = os.environ.get("RUXUE_ENV", "development") == "development"
+    SHOW_OTP_ON_PAGE = os.environ.get("RUXUE_ENV", "production") == "development"
+    # Shared state for several workers and nodes: the rate limits count in Redis when it is set.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
     # FAB defaults RATELIMIT_ENABLED to False, which would switch off the parents' login limits too.
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = "ruxue"
+    # Redis gone: each worker counts in memory until it is back, instead of refusing every sign-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     OTP_LIMIT_PER_PHONE = os.environ.get("OTP_LIMIT_PER_PHONE", "5 per hour")
-    OTP_LIMIT_PER_ADDRESS = os.environ.get("OTP_LIMIT_PER_ADDRESS", "30 per hour")
+    # Mobile carriers put thousands of phones behind one address (carrier NAT): this limit only
+    # stops one machine asking for codes for many phones; the per-phone limit protects each parent.
+    OTP_LIMIT_PER_ADDRESS = os.environ.get("OTP_LIMIT_PER_ADDRESS", "300 per hour")
 
     # Seconds each worker keeps a channel's sections and materials (the parents' form reads them
     # on every step); a change saved in the same process clears the copy at once.
-    LAYOUT_TTL = float(os.environ.get("LAYOUT_TTL", "60"))
+    LAYOUT_TTL = _int("LAYOUT_TTL", 60)
     # Anonymous pages of the parents' site (home, catchment lookup, period, notice) are kept whole
     # for this many seconds per worker: the first minutes of opening day read them most. A set-up
     # change saved in the same worker shows at once; in the others within this time.
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")
-    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+    CACHE_DEFAULT_TIMEOUT = _int("PAGE_CACHE_SECONDS", 30)
     CACHE_THRESHOLD = 5000  # pages per worker at most (one per community in the lookup, per language)
     CACHE_KEY_PREFIX = "ruxue:"
     # The worker (`flask --app run worker`) refreshes seat forecasts this often.
-    FORECAST_EVERY_SECONDS = int(os.environ.get("FORECAST_EVERY_SECONDS", "300"))
+    FORECAST_EVERY_SECONDS = _int("FORECAST_EVERY_SECONDS", 300)
 
     # Document storage (issue #3 uses it; configured here so deployments set it once)
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    RUXUE_INSTANCE_DIR = str(INSTANCE_DIR)
     STORAGE_LOCAL_DIR = os.environ.get("STORAGE_LOCAL_DIR", str(INSTANCE_DIR / "uploads"))
     S3_BUCKET = os.environ.get("S3_BUCKET", "")
     S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
@@ -136,24 +182,53 @@ def engine_options(url: str) -> dict:
         # server dropped fails once (that request gets the 503 page) and SQLAlchemy then replaces
         # every connection of the pool. DB_POOL_PRE_PING=1 trades the round trip for that one 503.
         "pool_pre_ping": os.environ.get("DB_POOL_PRE_PING", "0") == "1",
-        "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
-        "pool_size": int(os.environ.get("DB_POOL_SIZE", "5")),
-        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "5")),
+        "pool_recycle": _int("DB_POOL_RECYCLE", 1800),
+        "pool_size": _int("DB_POOL_SIZE", 5),
+        "max_overflow": _int("DB_MAX_OVERFLOW", 5),
         # whole seconds: Flask-SQLAlchemy's engine_from_config() turns 0.5 into 0 (no wait at all)
-        "pool_timeout": int(os.environ.get("DB_POOL_TIMEOUT", "5")),
+        "pool_timeout": _int("DB_POOL_TIMEOUT", 5),
     }
     if url.startswith("postgresql"):
-        options["connect_args"] = {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))}
+        options["connect_args"] = {"connect_timeout": _int("DB_CONNECT_TIMEOUT", 3)}
     return options
 
 
 def load_config(config: type | object) -> dict:
-    """Resolve a config class into a dict, filling values that depend on the environment."""
+    """Resolve a config class into a dict, filling values that depend on the environment;
+    ConfigError (one line) for a setting that is missing or wrong."""
     values = {k: getattr(config, k) for k in dir(config) if k.isupper()}
+    if values["RUXUE_ENV"] not in ENVIRONMENTS:
+        raise ConfigError(f"RUXUE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {values['RUXUE_ENV']!r}")
     values["SECRET_KEY"] = values.get("SECRET_KEY") or _secret_key(values["RUXUE_ENV"])
+    _check(values)
+    if values["RUXUE_ENV"] == "production":
+        values.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     values["SQLALCHEMY_DATABASE_URI"] = database_url(values["SQLALCHEMY_DATABASE_URI"])
     values["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **engine_options(values["SQLALCHEMY_DATABASE_URI"]),
         **(values.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
     }
     return values
+
+
+def _check(values: dict) -> None:
+    """The settings a county gets wrong most, each refused with what to do instead."""
+    production = values["RUXUE_ENV"] == "production"
+    if production and values["SMS_SENDER"] in LOG_ONLY_SENDERS and not values.get("ALLOW_LOG_SMS"):
+        raise ConfigError(f"SMS_SENDER is {values['SMS_SENDER']}, which sends no SMS: plug in the county's gateway "
+                          "(see app/services/sms.py), or set RUXUE_ALLOW_LOG_SMS=1 to run without one")
+    module, _, name = values["SMS_SENDER"].rpartition(".")
+    try:
+        getattr(__import__(module, fromlist=[name]), name)
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigError(f"SMS_SENDER={values['SMS_SENDER']!r} cannot be imported (module.ClassName)") from None
+    if values["STORAGE_BACKEND"] not in ("local", "s3"):
+        raise ConfigError(f"STORAGE_BACKEND must be local or s3, not {values['STORAGE_BACKEND']!r}")
+    if values["STORAGE_BACKEND"] == "s3" and not values["S3_BUCKET"]:
+        raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET (and S3_ENDPOINT_URL for a store other than AWS)")
+    url = values["SQLALCHEMY_DATABASE_URI"] or ""
+    if not url.startswith(("sqlite:", "postgresql", "postgres:")):
+        raise ConfigError(f"DATABASE_URL must start with postgresql:// or sqlite:///, not {url.split(':')[0]!r}")
+    for key in ("REDIS_URL", "RATELIMIT_STORAGE_URI"):
+        if values.get(key) and not str(values[key]).startswith(("redis://", "rediss://", "memory://", "redis+")):
+            raise ConfigError(f"{key} must be a redis:// address")

@@ -16,6 +16,7 @@ def create_app(config=None) -> Flask:
     from app.storage import from_config
     from app.views import register_views
     from app.views.errors import register_error_handlers
+    from app.views.health import register_health
     from app.views.index import RuxueIndexView
     from app.views.public import register_public
     from app.views.storage_admin import register_storage_admin
@@ -42,8 +43,31 @@ def create_app(config=None) -> Flask:
         register_public(app)
         register_storage_admin(app, str(_root() / "translations"))
     register_error_handlers(app)
+    register_health(app)
     register_commands(app)
+    _trust_proxies(app)
+    _name_the_node(app)
     return app
+
+
+def _name_the_node(app: Flask) -> None:
+    """With several nodes behind a balancer, X-Ruxue-Node tells which one answered."""
+    name = app.config.get("RUXUE_NODE_NAME")
+    if name:
+        @app.after_request
+        def node_header(response):
+            response.headers["X-Ruxue-Node"] = name
+            return response
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind nginx the client address, scheme and host come from X-Forwarded-*, but only from
+    as many proxies as PROXY_FIX_HOPS says: a header from anyone else is ignored."""
+    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
 
 # Endpoints that carry a rate limit. Every other request skips Flask-Limiter's per-request work

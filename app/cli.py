@@ -51,6 +51,11 @@ def register_commands(app: Flask) -> None:
 
         ensure_roles(appbuilder.sm)
         click.echo("roles: " + ", ".join(app.config["FAB_ROLES"]))
+        roleless = [u.username for u in appbuilder.sm.get_all_users() if not u.roles]
+        if roleless:
+            # e.g. an administrator created before the role rows existed (older versions)
+            click.echo("users without a role (they can do nothing): " + ", ".join(roleless)
+                       + " — give them a role under 安全 → 用户列表, or: flask --app run fab reset-password / create-admin", err=True)
 
     @app.cli.command("retry-sms")
     def retry_sms():
@@ -68,6 +73,53 @@ def register_commands(app: Flask) -> None:
         from app.services.flags import refresh_all
 
         click.echo(f"checked {refresh_all(db.session)} applications")
+
+    @app.cli.command("backup")
+    @click.argument("into", type=click.Path(file_okay=False))
+    def backup_command(into):
+        """Back up the database, local uploads and secret key into a new folder under INTO."""
+        from pathlib import Path
+
+        from app.extensions import db
+        from app.services import backup
+
+        root = Path(app.config["STORAGE_LOCAL_DIR"])
+        total = sum(1 for p in root.rglob("*") if p.is_file()) if app.config["STORAGE_BACKEND"] == "local" and root.exists() else 0
+        try:
+            with click.progressbar(length=total, label="uploads") as bar:
+                folder = backup.create(db.session, app.config, Path(into), _revision(), progress=bar.update)
+        except backup.BackupError as error:
+            click.echo(f"backup: {error}", err=True)
+            sys.exit(1)
+        click.echo(str(folder))
+
+    @app.cli.command("restore")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False))
+    @click.option("--yes", is_flag=True, help="Replace the configured database without asking.")
+    def restore_command(folder, yes):
+        """Restore a backup folder into the configured database and upload folder (replaces them)."""
+        import os
+        from pathlib import Path
+
+        from app.extensions import db
+        from app.services import backup
+
+        if not yes:
+            click.confirm(f"Replace everything in {db.engine.url.render_as_string(hide_password=True)} with {folder}?", abort=True)
+        try:
+            with click.progressbar(length=backup.upload_count(Path(folder)), label="uploads") as bar:
+                manifest = backup.restore(db.session, app.config, Path(folder), progress=bar.update)
+        except backup.BackupError as error:
+            click.echo(f"restore: {error}", err=True)
+            sys.exit(1)
+        click.echo(f"restored: {manifest.applications} applications, {manifest.attachments} attachments "
+                   f"(backup of {manifest.created_at}, schema {manifest.revision})")
+        if os.environ.get("SECRET_KEY"):
+            click.echo("SECRET_KEY comes from the environment: set it to the backup's secret_key file if it differs")
+        elif backup.restored_key(Path(folder), Path(app.config.get("RUXUE_INSTANCE_DIR", "instance"))):
+            click.echo("secret key restored into the instance folder")
+        if manifest.revision != _revision():
+            click.echo("the backup is of another schema version: run `flask --app run db upgrade` next")
 
     @app.cli.command("forecast")
     @click.argument("period_codes", nargs=-1, metavar="[PERIOD]...")
@@ -187,3 +239,13 @@ def register_commands(app: Flask) -> None:
         click.echo(f"{county_name}: loaded; {made} synthetic applications")
         for username, role, pw in users:
             click.echo(f"  {username:<24} {role:<16} {pw}")
+
+
+def _revision() -> str:
+    """The schema revision the database is at (Alembic)."""
+    from alembic.migration import MigrationContext
+
+    from app.extensions import db
+
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() or ""

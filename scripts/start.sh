@@ -4,10 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh requirements.txt
 export RUXUE_ENV="${RUXUE_ENV:-development}"
+# everything of this county (database, secret key, uploads, demo passwords) lives in one folder
+instance="${RUXUE_INSTANCE_DIR:-instance}"
+export RUXUE_INSTANCE_DIR="$instance"
+mkdir -p "$instance"
 flask=".venv/bin/flask --app run"
 $flask db upgrade
-mkdir -p instance
-credentials=instance/demo-credentials.txt
+credentials="$instance/demo-credentials.txt"
 if [ ! -s "$credentials" ]; then
   $flask demo "${RUXUE_DEMO_COUNTY:-shimen}" --open-now --applications "${RUXUE_DEMO_APPLICATIONS:-300}" > "$credentials"
   chmod 600 "$credentials"

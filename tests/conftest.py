@@ -23,7 +23,10 @@ class SuiteConfig(TestConfig):
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
+    schema = None
+    if url:
+        url, schema = postgres_schema(url, "suite")
+    else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ruxue.db'}"
     SuiteConfig.SQLALCHEMY_DATABASE_URI = url
     SuiteConfig.STORAGE_LOCAL_DIR = str(tmp_path_factory.mktemp("uploads"))
@@ -46,18 +49,42 @@ def app(tmp_path_factory):
         reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
         demo.make_applications(db.session, 120, reviewer.id, seed=7, storage=application.extensions["ruxue_storage"])
     yield application
+    if schema:
+        with application.app_context():
+            from app.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+        drop_postgres_schema(os.environ["TEST_DATABASE_URL"], schema)
 
 
-def recreate_postgres(url: str) -> None:
+def postgres_schema(url: str, purpose: str) -> tuple[str, str]:
+    """A schema of this run's own in the PostgreSQL test database, and the URL that works in it:
+    the suite leaves the database as it found it, and a second run (or an interrupted one) never
+    finds its tables in the way."""
+    import secrets
+
     from sqlalchemy import create_engine, text
 
     from config import database_url
 
-    base, name = database_url(url).rsplit("/", 1)
-    engine = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    schema = f"ruxue_{purpose}_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}", schema
+
+
+def drop_postgres_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from config import database_url
+
+    engine = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 
 
@@ -72,17 +99,21 @@ def fresh_app(tmp_path):
         SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'fresh.db'}"
         STORAGE_LOCAL_DIR = str(tmp_path / "uploads")
 
+    schema = None
     if os.environ.get("TEST_DATABASE_URL"):
-        Fresh.SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"] + "_fresh"
-        recreate_postgres(Fresh.SQLALCHEMY_DATABASE_URI)
+        Fresh.SQLALCHEMY_DATABASE_URI, schema = postgres_schema(os.environ["TEST_DATABASE_URL"], "fresh")
     application = create_app(Fresh)
-    with application.app_context():
-        from app.extensions import db
+    try:
+        with application.app_context():
+            from app.extensions import db
 
-        upgrade()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+            upgrade()
+            yield application
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if schema:
+            drop_postgres_schema(os.environ["TEST_DATABASE_URL"], schema)
 
 
 @pytest.fixture(scope="session")

@@ -159,11 +159,14 @@ def test_language_switch_never_redirects_off_site(anon_client):
     assert response.headers["Location"] == "/phish"
 
 
-def test_default_sender_writes_the_code_to_the_log_with_the_phone_masked(caplog):
+def test_default_sender_logs_messages_with_the_phone_and_code_masked(caplog):
     import logging
 
     from app.services.sms import LogSender
 
     with caplog.at_level(logging.INFO, logger="ruxue.sms"):
         LogSender().send("13812345678", "您的入学报名登录验证码为 123456")
-    assert "138****5678" in caplog.text and "123456" in caplog.text and "13812345678" not in caplog.text
+        LogSender().send("13812345678", "报名 2026001000012 已提交")
+    assert "138****5678" in caplog.text and "13812345678" not in caplog.text
+    assert "123456" not in caplog.text and "验证码为 ******" in caplog.text
+    assert "2026001000012" in caplog.text  # application numbers are longer than a code and stay
