@@ -55,9 +55,12 @@ class Recorder:
     """Every request's label, status (0 = no answer: refused, reset or timed out) and seconds."""
 
     samples: list = field(default_factory=list)
+    nodes: Counter = field(default_factory=Counter)  # answers per X-Ruxue-Node (several nodes behind nginx)
 
-    def add(self, label: str, status: int, seconds: float) -> None:
+    def add(self, label: str, status: int, seconds: float, node: str | None = None) -> None:
         self.samples.append((label, status, seconds))
+        if node:
+            self.nodes[node] += 1
 
     @staticmethod
     def figures(samples: list, wall: float | None = None) -> dict:
@@ -79,7 +82,10 @@ class Recorder:
         return out
 
     def summary(self, wall: float) -> dict:
-        return self.figures(self.samples, wall)
+        out = self.figures(self.samples, wall)
+        if self.nodes:
+            out["nodes"] = dict(sorted(self.nodes.items()))
+        return out
 
     def by_label(self) -> dict:
         groups: dict[str, list] = {}
@@ -113,19 +119,24 @@ class Browser:
         self.keep_cookie = False  # racing copies send the cookie but never take a new one
 
     async def request(self, method: str, path: str, label: str, data=None, expect=(200,)) -> Answer:
-        headers = {"Cookie": f"session={self.cookie}"} if self.cookie else None
+        headers = {"Cookie": f"session={self.cookie}"} if self.cookie else {}
+        if method == "POST":
+            # as a browser sends it: over HTTPS (behind nginx) Flask-WTF refuses a form POST without it
+            headers["Referer"] = self.base + path
         started = time.perf_counter()
+        node = None
         try:
             async with self.http.request(method, self.base + path, data=data, headers=headers, allow_redirects=False) as answer:
                 body = await answer.read()
                 status, location = answer.status, answer.headers.get("Location")
+                node = answer.headers.get("X-Ruxue-Node")
                 morsel = answer.cookies.get("session")
                 if morsel is not None and not self.keep_cookie:
                     self.cookie = morsel.value or None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             self.recorder.add(label, 0, time.perf_counter() - started)
             raise FlowError(f"{label}: no answer ({type(error).__name__})") from None
-        self.recorder.add(label, status, time.perf_counter() - started)
+        self.recorder.add(label, status, time.perf_counter() - started, node)
         text = body.decode("utf-8", "replace")
         token = CSRF.search(text) if status == 200 else None
         if token:
@@ -314,8 +325,9 @@ async def parent_to_preview(b: Browser, plan: Plan, i: int) -> tuple[int, str, l
 # --- scenarios ---------------------------------------------------------------------------------------
 
 def session(limit: int, timeout: float) -> aiohttp.ClientSession:
-    # cookies by hand (one Flask session per Browser); aiohttp's jar would also drop them for an IP host
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit), cookie_jar=aiohttp.DummyCookieJar(),
+    # cookies by hand (one Flask session per Browser); aiohttp's jar would also drop them for an IP host.
+    # ssl=False: nginx in front (--two-nodes) has a self-signed certificate
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit, ssl=False), cookie_jar=aiohttp.DummyCookieJar(),
                                  timeout=aiohttp.ClientTimeout(total=timeout))
 
 

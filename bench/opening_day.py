@@ -10,6 +10,13 @@ uploads → preview → submit), the bare app's inserts, racing starts and racin
 reads (home, catchment lookup, the bare page). It prints req/s, p50/p99, 5xx, rows stored, worker
 RSS and Ruxue/bare ratios, and writes everything to bench/results/opening_day-<date>.json.
 ``--anyi-preview N`` runs the Anyi forecast scenario instead (bench/anyi_preview.py).
+
+    .venv/bin/python bench/opening_day.py --two-nodes [--quick]
+
+``--two-nodes`` runs the parents' flows and page reads through a real nginx (deploy/nginx/ruxue.conf,
+HTTPS) to two gunicorn nodes (deploy/gunicorn.conf.py, the same workers and threads each) with
+Redis and one PostgreSQL database, then to one node behind the same nginx, and prints two ÷ one
+(bench/two_nodes.py; the deployment comes from bench/cluster.py, as in tests/test_two_nodes.py).
 """
 from __future__ import annotations
 
@@ -54,7 +61,7 @@ def options(argv=None) -> argparse.Namespace:
     p.add_argument("--race", type=int, default=100, help="simultaneous requests in each race (100)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers, both settings (2)")
     p.add_argument("--threads", type=int, default=8, help="threads per worker for gthread (8)")
-    p.add_argument("--settings", default="sync,gthread", help="worker classes to run, in order (sync,gthread)")
+    p.add_argument("--settings", help="worker classes to run, in order (sync,gthread; gthread alone with --two-nodes)")
     p.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout, s (30, gunicorn's default)")
     p.add_argument("--client-timeout", type=float, default=300, help="client timeout per request, s (300)")
     p.add_argument("--demo-applications", type=int, default=300, help="synthetic applications in the demo (300)")
@@ -63,8 +70,18 @@ def options(argv=None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the bench databases at the end")
     p.add_argument("--anyi-preview", type=int, metavar="N", help="instead: Anyi with N approved applications, time the preview step")
     p.add_argument("--preview-gets", type=int, default=10, help="GETs of each step in --anyi-preview (10)")
+    p.add_argument("--two-nodes", action="store_true",
+                   help="instead: nginx + two gunicorn nodes vs nginx + one node (Redis, one PostgreSQL), same run")
+    p.add_argument("--storage", choices=("local", "s3"), default="local",
+                   help="uploads with --two-nodes: one folder both nodes share (default) or S3 (moto_server, a process of its own)")
+    p.add_argument("--nginx-workers", default="auto", help="nginx worker_processes with --two-nodes (auto, as Debian ships it)")
+    p.add_argument("--max-requests", type=int, default=20000,
+                   help="with --two-nodes: GUNICORN_MAX_REQUESTS of each node (20000, as deploy/ ships it; 0: never recycle)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="with --two-nodes: measure one node and two nodes this many times each, alternating (1)")
     p.add_argument("--out", type=Path, help="JSON results file (default bench/results/opening_day-<date>.json)")
     args = p.parse_args(argv)
+    args.settings = args.settings or ("gthread" if args.two_nodes else "sync,gthread")
     if args.quick:
         args.parents, args.concurrency, args.reads = min(args.parents, 200), min(args.concurrency, 50), min(args.reads, 1000)
     return args
@@ -72,10 +89,10 @@ def options(argv=None) -> argparse.Namespace:
 
 # --- what the demo county offers ---------------------------------------------------------------------
 
-def discover(site: h.Site, load) -> tuple:
+def discover(site: h.Site, load, connect=h.connect, base: str | None = None) -> tuple:
     """An open public grade-1 new-entry period, a channel with 3 materials, communities with schools."""
     now = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
-    with h.connect() as db:
+    with connect() as db:
         periods = db.execute(
             "SELECT id, code, birth_from, birth_to FROM enrollment_period WHERE stage = 'primary' AND grade = 1 "
             "AND entry_kind = 'new' AND ownership = 'public' AND opens_at <= %s AND closes_at >= %s ORDER BY id", (now, now)).fetchall()
@@ -93,7 +110,7 @@ def discover(site: h.Site, load) -> tuple:
             " JOIN catchment ca ON ca.community_id = cm.id JOIN school s ON s.id = ca.school_id"
             " WHERE s.stage IN ('primary', 'nine_year') AND s.ownership = 'public' ORDER BY cm.id").fetchall()
         area = db.execute("SELECT code FROM district ORDER BY id LIMIT 1").fetchone()[0]
-    plan = load.Plan(base=f"http://127.0.0.1:{h.RUXUE_PORT}", sms_dir=site.sms_dir, period_id=period_id,
+    plan = load.Plan(base=base or f"http://127.0.0.1:{h.RUXUE_PORT}", sms_dir=site.sms_dir, period_id=period_id,
                      channel_id=channel[0], communities=[c[0] for c in places], birth_from=birth_from,
                      birth_days=(birth_to - birth_from).days + 1, area=area if len(area) == 6 and area.isdigit() else "430726")
     community, street, district = places[0]
@@ -273,6 +290,10 @@ def main(argv=None) -> int:
             from bench.anyi_preview import run as anyi
 
             report = {"anyi_preview": anyi(args, tmp, load)}
+        elif args.two_nodes:
+            from bench.two_nodes import run as two_nodes
+
+            report = {"two_nodes": two_nodes(args, tmp, load)}
         else:
             report = {}
             for kind in [k.strip() for k in args.settings.split(",") if k.strip()]:
@@ -293,7 +314,8 @@ def main(argv=None) -> int:
     report["run"] = {"started": started.isoformat(timespec="seconds"), "argv": sys.argv[1:], "temp_dir": str(tmp),
                      "app_state": state,
                      "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
-    suffix = "-anyi" if args.anyi_preview is not None else "-quick" if args.quick else ""
+    suffix = "-anyi" if args.anyi_preview is not None else "-two-nodes" if args.two_nodes else ""
+    suffix += "-quick" if args.quick and args.anyi_preview is None else ""
     out = args.out or ROOT / "bench/results" / f"opening_day-{started:%Y-%m-%d-%H%M}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
