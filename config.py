@@ -110,6 +110,8 @@ class Config:
 
     # One-time codes and notices go out through this class (dotted path); see app/services/sms.py.
     SMS_SENDER = os.environ.get("SMS_SENDER", "app.services.sms.LogSender")
+    # The SMS service (`flask --app run send-messages`) sends at most this many per second.
+    SMS_RATE_PER_SECOND = _int("SMS_RATE_PER_SECOND", 20)
     # Production refuses the log-only sender (parents would get no code) unless this says so.
     ALLOW_LOG_SMS = _flag("RUXUE_ALLOW_LOG_SMS")
     # Development only: show the login code on the page, as no SMS gateway is plugged in.

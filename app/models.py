@@ -247,9 +247,6 @@ class EnrollmentPeriod(Model):
     allocation_mechanism: Mapped[str] = mapped_column(String(32), default="first_choice_first")
     priority_keys: Mapped[str] = mapped_column(String(128), default="channel,birth,lottery")
     preview_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
-    # sha256 of the lottery seed, published before allocation; the seed itself is given at the run
-    lottery_seed_hash: Mapped[str] = mapped_column(String(64), default="")
-    lottery_committed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     description: Mapped[str] = mapped_column(Text, default="")
     channels: Mapped[list["Channel"]] = relationship(
         back_populates="period", order_by="Channel.priority"
@@ -570,6 +567,8 @@ class Message(Model):
     sms_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     sms_attempts: Mapped[int] = mapped_column(Integer, default=0)
     sms_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # outbox: the sender (`flask --app run send-messages`) tries again after this time
+    sms_next_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     account: Mapped[ParentAccount] = relationship()
     application: Mapped[Optional[Application]] = relationship()
 
@@ -596,7 +595,9 @@ class ReviewerSchool(Model):
 from app.models_ops import (  # noqa: E402,F401
     REASON_KINDS,
     AllocationForecast,
+    AllocationRound,
     AllocationRun,
+    SeedCommitment,
     MessageTemplate,
     OtpCode,
     ReasonTemplate,

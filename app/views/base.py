@@ -10,11 +10,13 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError as MarshmallowValidationError
 from marshmallow.validate import Range
 from wtforms import SelectField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from app import security
+from app.errors import UserError
 from app.labels import CHOICES, COLUMNS
 from app.services import scope
 from app.services.county_schema import column_minimums
@@ -209,3 +211,25 @@ def _label_of(choices: dict):
         return str(label) if label is not None else (value or "")
 
     return format_value
+
+
+def form_check(rule):
+    """A WTForms validator from a service rule that raises UserError: one rule, one message."""
+    def validate(_form, field):
+        try:
+            rule(field.data)
+        except UserError as error:
+            raise ValidationError(str(error.message)) from None
+
+    return validate
+
+
+def api_check(rule):
+    """The same rule as a marshmallow validator for the REST API."""
+    def validate(value):
+        try:
+            rule(value)
+        except UserError as error:
+            raise MarshmallowValidationError(str(error.message)) from None
+
+    return validate
