@@ -419,6 +419,9 @@ class Application(Model):
         Index("ix_application_child_period", "child_id", "period_id"),
         Index("uq_application_child_period_holding", "child_id", "period_id", unique=True,
               sqlite_where=text(_HOLDING_WHERE), postgresql_where=text(_HOLDING_WHERE)),
+        # the reviewers' list and its exports: every application but drafts, newest submission first
+        Index("ix_application_reviewable", "submitted_at", "id",
+              sqlite_where=text("status <> 'draft'"), postgresql_where=text("status <> 'draft'")),
         Index("ix_application_flags_stale", "flags_stale",
               sqlite_where=text("flags_stale"), postgresql_where=text("flags_stale")),
     )
@@ -597,6 +600,7 @@ from app.models_ops import (  # noqa: E402,F401
     AllocationForecast,
     AllocationRound,
     AllocationRun,
+    ExportJob,
     SeedCommitment,
     MessageTemplate,
     OtpCode,

@@ -183,3 +183,31 @@ class AllocationForecast(Model):
 
     def __repr__(self) -> str:
         return f"forecast {self.period_id}/{self.pool}"
+
+
+EXPORT_STATES = ("queued", "running", "done", "failed")
+
+
+class ExportJob(Model):
+    """A large export made by the worker: the list's filters and the user's scope as they were
+    when asked, its progress, and the file (in the document store) when done."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (CheckConstraint(one_of("state", EXPORT_STATES), name="ck_export_state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # csv or xlsx
+    args: Mapped[list] = mapped_column(JSON, default=list)  # the list's query string, as pairs
+    all_schools: Mapped[bool] = mapped_column(default=False)
+    full_ids: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    storage_key: Mapped[str] = mapped_column(String(128), default="")
+    error: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    user = relationship(User)
+
+    def __repr__(self) -> str:
+        return f"export #{self.id} ({self.state})"

@@ -10,16 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AllocationRound, AllocationRun, EnrollmentPeriod, SeedCommitment
 from app.services.allocation_words import pool_namer
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """A text a spreadsheet would run as a formula is written as plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
+from app.services.spreadsheet import safe_cell, text_cell
 
 def header(session: Session, run: AllocationRun) -> list[tuple]:
     """What the run is: period, round, mechanism, keys, commitment, seed (once public), digest."""
@@ -78,11 +69,11 @@ def xlsx_bytes(session: Session, run: AllocationRun) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(str(_l("Allocation results")))
     for label, value in header(session, run):
-        sheet.append([str(label), safe_cell(str(value))])  # text: long numbers stay exact
+        sheet.append([str(label), text_cell(sheet, str(value))])  # text: long numbers stay exact
     sheet.append([])
     sheet.append([str(c) for c in COLUMNS])
     for row in school_rows(session, run):
-        sheet.append([v if isinstance(v, int) else safe_cell(str(v)) for v in row])
+        sheet.append([v if isinstance(v, int) else text_cell(sheet, str(v)) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

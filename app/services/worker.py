@@ -10,7 +10,9 @@ from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from app.model_base import county_now
-from app.services import flags, forecast
+from flask import current_app
+
+from app.services import export_jobs, flags, forecast
 
 log = logging.getLogger("ruxue.worker")
 
@@ -38,8 +40,13 @@ def run_once(session: Session, schedule: Schedule, clock: float | None = None) -
         done["flags"] += n
         if n == 0:
             break
+    storage = current_app.extensions["ruxue_storage"]
+    done["exports"] = 0
+    while export_jobs.run_next(session, storage) is not None:
+        done["exports"] += 1
     if schedule.due("forecast", schedule.forecast_every, clock):
         done["forecast"] = sum(forecast.refresh_all(session, county_now()).values())
+        export_jobs.purge(session, storage)
     return done
 
 
