@@ -110,6 +110,8 @@ class Config:
 
     # One-time codes and notices go out through this class (dotted path); see app/services/sms.py.
     SMS_SENDER = os.environ.get("SMS_SENDER", "app.services.sms.LogSender")
+    # The SMS service (`flask --app run send-messages`) sends at most this many per second.
+    SMS_RATE_PER_SECOND = _int("SMS_RATE_PER_SECOND", 20)
     # Production refuses the log-only sender (parents would get no code) unless this says so.
     ALLOW_LOG_SMS = _flag("RUXUE_ALLOW_LOG_SMS")
     # Development only: show the login code on the page, as no SMS gateway is plugged in.
@@ -137,6 +139,9 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = _int("PAGE_CACHE_SECONDS", 30)
     CACHE_THRESHOLD = 5000  # pages per worker at most (one per community in the lookup, per language)
     CACHE_KEY_PREFIX = "ruxue:"
+    # Reviewers' exports above this many rows are written by the worker (a job with its progress
+    # shown) instead of inside the request: a request may last GUNICORN_TIMEOUT seconds at most.
+    EXPORT_INLINE_ROWS = {"csv": _int("EXPORT_INLINE_CSV_ROWS", 250_000), "xlsx": _int("EXPORT_INLINE_XLSX_ROWS", 20_000)}
     # The worker (`flask --app run worker`) refreshes seat forecasts this often.
     FORECAST_EVERY_SECONDS = _int("FORECAST_EVERY_SECONDS", 300)
 

@@ -9,6 +9,9 @@ from flask.cli import AppGroup
 
 
 def register_commands(app: Flask) -> None:
+    from app.cli_allocation import register_allocation_commands
+
+    register_allocation_commands(app)
     county = AppGroup("county", help="Import or export a whole county set-up.")
 
     @county.command("import")
@@ -56,15 +59,6 @@ def register_commands(app: Flask) -> None:
             # e.g. an administrator created before the role rows existed (older versions)
             click.echo("users without a role (they can do nothing): " + ", ".join(roleless)
                        + " — give them a role under 安全 → 用户列表, or: flask --app run fab reset-password / create-admin", err=True)
-
-    @app.cli.command("retry-sms")
-    def retry_sms():
-        """Send again the parents' SMS that failed (run it from cron every few minutes)."""
-        from app.extensions import db
-        from app.services.notifications import retry_failed
-
-        sent, failing = retry_failed(db.session)
-        click.echo(f"sent {sent}, still failing {failing}")
 
     @app.cli.command("refresh-flags")
     def refresh_flags():
@@ -158,50 +152,6 @@ def register_commands(app: Flask) -> None:
             jobs.run_forever(db.session, schedule)
         except KeyboardInterrupt:
             click.echo("worker: stopped")
-
-    @app.cli.command("allocate")
-    @click.argument("period_code")
-    @click.option("--seed", default=None, help="The lottery seed whose hash was published.")
-    @click.option("--mechanism", type=click.Choice(["first_choice_first", "deferred_acceptance"]), default=None)
-    @click.option("--publish", is_flag=True, help="Publish the run (writes every result).")
-    @click.option("--replay", "replay_seed", default=None, help="Re-run from the data and SEED and compare with the stored run.")
-    def allocate(period_code, seed, mechanism, publish, replay_seed):
-        """Simulate, publish or replay the seat allocation of a period."""
-        from sqlalchemy import select
-
-        from app.extensions import db
-        from app.models import AllocationRun, EnrollmentPeriod
-        from app.services import allocation_runs
-        from app.services.clock import local_now
-
-        period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == period_code))
-        if period is None:
-            click.echo(f"allocate: no period {period_code!r}", err=True)
-            sys.exit(1)
-        if replay_seed:
-            stored = db.session.scalar(
-                select(AllocationRun).where(AllocationRun.period_id == period.id, AllocationRun.seed == replay_seed)
-                .order_by(AllocationRun.state.desc(), AllocationRun.id.desc()).limit(1)
-            )
-            if stored is None:
-                click.echo("allocate: no stored run with that seed", err=True)
-                sys.exit(1)
-            again = allocation_runs.replay(db.session, period, replay_seed)
-            same = again == stored.results
-            click.echo(f"run #{stored.id} seed hash {stored.seed_hash}: {'identical' if same else 'DIFFERENT'}")
-            sys.exit(0 if same else 1)
-        if not seed:
-            click.echo("allocate: --seed or --replay is required", err=True)
-            sys.exit(2)
-        try:
-            run = allocation_runs.simulate(db.session, period, seed, None, mechanism)
-            moved = allocation_runs.publish(db.session, run, None, local_now(app.config["BABEL_DEFAULT_TIMEZONE"])) if publish else 0
-        except allocation_runs.RunError as error:
-            click.echo(f"allocate: {error}", err=True)
-            sys.exit(1)
-        unplaced = len(run.summary.get("unplaced", []))
-        click.echo(f"run #{run.id} {run.mechanism} seed hash {run.seed_hash}: {len(run.results)} applications, "
-                   f"{unplaced} unplaced{f', published {moved}' if publish else ''}")
 
     @app.cli.command("demo")
     @click.argument("county_name", metavar="COUNTY")

@@ -247,9 +247,6 @@ class EnrollmentPeriod(Model):
     allocation_mechanism: Mapped[str] = mapped_column(String(32), default="first_choice_first")
     priority_keys: Mapped[str] = mapped_column(String(128), default="channel,birth,lottery")
     preview_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
-    # sha256 of the lottery seed, published before allocation; the seed itself is given at the run
-    lottery_seed_hash: Mapped[str] = mapped_column(String(64), default="")
-    lottery_committed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     description: Mapped[str] = mapped_column(Text, default="")
     channels: Mapped[list["Channel"]] = relationship(
         back_populates="period", order_by="Channel.priority"
@@ -422,6 +419,9 @@ class Application(Model):
         Index("ix_application_child_period", "child_id", "period_id"),
         Index("uq_application_child_period_holding", "child_id", "period_id", unique=True,
               sqlite_where=text(_HOLDING_WHERE), postgresql_where=text(_HOLDING_WHERE)),
+        # the reviewers' list and its exports: every application but drafts, newest submission first
+        Index("ix_application_reviewable", "submitted_at", "id",
+              sqlite_where=text("status <> 'draft'"), postgresql_where=text("status <> 'draft'")),
         Index("ix_application_flags_stale", "flags_stale",
               sqlite_where=text("flags_stale"), postgresql_where=text("flags_stale")),
     )
@@ -570,6 +570,8 @@ class Message(Model):
     sms_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     sms_attempts: Mapped[int] = mapped_column(Integer, default=0)
     sms_sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    # outbox: the sender (`flask --app run send-messages`) tries again after this time
+    sms_next_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     account: Mapped[ParentAccount] = relationship()
     application: Mapped[Optional[Application]] = relationship()
 
@@ -596,7 +598,10 @@ class ReviewerSchool(Model):
 from app.models_ops import (  # noqa: E402,F401
     REASON_KINDS,
     AllocationForecast,
+    AllocationRound,
     AllocationRun,
+    ExportJob,
+    SeedCommitment,
     MessageTemplate,
     OtpCode,
     ReasonTemplate,

@@ -64,6 +64,52 @@ class SensitiveRead(Model):
 
 
 RUN_STATES = ("simulated", "published")
+ROUND_STATES = ("open", "published")
+
+
+class AllocationRound(Model):
+    """One round of a period's allocation: round 1, then later rounds (补录) for applications
+    approved after a publish and those left unplaced, against the seats that remain. Each round
+    has its own seed commitment, runs and one publish."""
+
+    __tablename__ = "allocation_round"
+    __table_args__ = (
+        UniqueConstraint("period_id", "number", name="uq_round_number"),
+        CheckConstraint(one_of("state", ROUND_STATES), name="ck_round_state"),
+        CheckConstraint("number >= 1", name="ck_round_number"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("enrollment_period.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    published_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("allocation_run.id", use_alter=True, name="fk_round_published_run"))
+    published_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    seed: Mapped[str] = mapped_column(String(128), default="")  # revealed once the round is published
+    period = relationship("EnrollmentPeriod")
+    commitments = relationship("SeedCommitment", order_by="SeedCommitment.id", back_populates="round")
+
+    def __repr__(self) -> str:
+        return f"{self.period} · round {self.number}"
+
+
+class SeedCommitment(Model):
+    """A published SHA-256 of the round's lottery seed. Replaced only before any run used it,
+    with a reason; the replaced one stays on the public page."""
+
+    __tablename__ = "seed_commitment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("allocation_round.id", ondelete="CASCADE"), index=True)
+    seed_hash: Mapped[str] = mapped_column(String(64))
+    committed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    committed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    replaced_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    replaced_reason: Mapped[str] = mapped_column(Text, default="")
+    round = relationship("AllocationRound", back_populates="commitments")
+    committed_by = relationship(User)
+
+    def __repr__(self) -> str:
+        return f"{self.seed_hash[:12]}… ({self.committed_at:%Y-%m-%d %H:%M})"
 
 
 class AllocationRun(Model):
@@ -83,8 +129,18 @@ class AllocationRun(Model):
     summary: Mapped[dict] = mapped_column(JSON, default=dict)  # per school: seats, placed, cut-off, unplaced
     results: Mapped[dict] = mapped_column(JSON, default=dict)  # per application: the explanation
     published_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    round_id: Mapped[Optional[int]] = mapped_column(ForeignKey("allocation_round.id", ondelete="CASCADE"), index=True)
+    # the commitment the seed was checked against; a run without one is never publishable
+    commitment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("seed_commitment.id"))
+    # SHA-256 of the ranked inputs (applicants and seat pools): a replay proves they were the same
+    inputs_digest: Mapped[str] = mapped_column(String(64), default="")
+    pools: Mapped[list] = mapped_column(JSON, default=list)  # the seat pools as the run saw them
+    pending_count: Mapped[int] = mapped_column(Integer, default=0)  # still in review when it ran
+    excluded_reason: Mapped[str] = mapped_column(Text, default="")  # why those were left out
     period = relationship("EnrollmentPeriod")
     created_by = relationship(User)
+    round = relationship("AllocationRound", foreign_keys=[round_id])
+    commitment = relationship("SeedCommitment")
 
     def __repr__(self) -> str:
         return f"#{self.id} {self.period} {self.mechanism} ({self.state})"
@@ -127,3 +183,31 @@ class AllocationForecast(Model):
 
     def __repr__(self) -> str:
         return f"forecast {self.period_id}/{self.pool}"
+
+
+EXPORT_STATES = ("queued", "running", "done", "failed")
+
+
+class ExportJob(Model):
+    """A large export made by the worker: the list's filters and the user's scope as they were
+    when asked, its progress, and the file (in the document store) when done."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (CheckConstraint(one_of("state", EXPORT_STATES), name="ck_export_state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # csv or xlsx
+    args: Mapped[list] = mapped_column(JSON, default=list)  # the list's query string, as pairs
+    all_schools: Mapped[bool] = mapped_column(default=False)
+    full_ids: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    storage_key: Mapped[str] = mapped_column(String(128), default="")
+    error: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    user = relationship(User)
+
+    def __repr__(self) -> str:
+        return f"export #{self.id} ({self.state})"

@@ -24,8 +24,10 @@ echo "  Staff:   http://$host:$port/login/"
 echo "Demo staff accounts (user, role, password), also in $credentials:"
 sed -n '2,$p' "$credentials"
 echo
-# conflict flags, seat forecasts and SMS retries run beside the web server (see README, Opening day)
+# conflict flags and seat forecasts, and the parents' SMS, run beside the web server
 $flask worker &
 worker=$!
-trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
+$flask send-messages > /dev/null &
+sender=$!
+trap 'kill $worker $sender 2>/dev/null || true' EXIT INT TERM
 $flask run --host "$host" --port "$port"

@@ -7,9 +7,21 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AllocationRun, Application, ApplicationEvent, EnrollmentPeriod, Message, School
-from app.services import allocation_runs, workflow
+from app.services import allocation_publish, allocation_rounds, allocation_runs, notifications, workflow
 
 SEED = "石门-2026-派位"
+AFTER_CLOSE = dt.datetime(2026, 8, 10, 9, 0)  # SM-P1 closes 2026-07-20
+
+
+def committed(session, period, seed=SEED, **kwargs):
+    """Publish the seed's hash (once per round), then simulate with it: a publishable run."""
+    if allocation_rounds.current_commitment(session, allocation_rounds.open_round(session, period)) is None:
+        allocation_rounds.commit_seed(session, period, seed, dt.datetime(2026, 7, 21, 9, 0))
+    return allocation_runs.simulate(session, period, seed, **kwargs)
+
+
+def publish(session, run, now=AFTER_CLOSE):
+    return allocation_publish.publish(session, run, None, now)
 
 
 @pytest.fixture
@@ -26,6 +38,10 @@ def county(fresh_app):
             workflow.transition(db.session, a, "start_review")
         if a.status == "in_review":
             workflow.transition(db.session, a, "approve")
+        if a.status == "returned":  # review is over: nothing of this period is pending any more
+            workflow.transition(db.session, a, "resubmit")
+            workflow.transition(db.session, a, "start_review")
+            workflow.transition(db.session, a, "reject", reason="材料不全")
     db.session.commit()
     return fresh_app, db.session, period
 
@@ -59,8 +75,8 @@ def test_runs_compare_by_mechanism(county):
 
 def test_publish_moves_everyone_with_messages_and_explanations(county):
     app, session, period = county
-    run = allocation_runs.simulate(session, period, SEED)
-    moved = allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 0))
+    run = committed(session, period)
+    moved = publish(session, run)
     session.expire_all()
     results = {a.id: a for a in session.scalars(select(Application).where(Application.period_id == period.id))}
     admitted = [a for a in results.values() if a.status in ("admitted", "reassigned")]
@@ -70,27 +86,21 @@ def test_publish_moves_everyone_with_messages_and_explanations(county):
         assert a.allocation_note["seed_hash"] == run.seed_hash
         assert session.scalar(select(Message).where(Message.application_id == a.id, Message.title.in_(("Admitted", "已录取", "Reassigned", "已调剂")))) is not None
     with pytest.raises(allocation_runs.RunError):
-        allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 5))
-    second = allocation_runs.simulate(session, period, "another seed")
-    with pytest.raises(allocation_runs.RunError):
-        allocation_runs.publish(session, second, None, dt.datetime(2026, 8, 10, 9, 5))
+        publish(session, run)
+    with pytest.raises(allocation_runs.RunError):  # the round is published: nothing more runs in it
+        allocation_runs.simulate(session, period, SEED)
 
 
 def test_publish_is_all_or_nothing_when_interrupted(county, monkeypatch):
     app, session, period = county
-    run = allocation_runs.simulate(session, period, SEED)
-    real = workflow.transition
-    calls = {"n": 0}
+    run = committed(session, period)
 
-    def failing(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise RuntimeError("power cut")
-        return real(*args, **kwargs)
+    def failing(*args, **kwargs):  # the results are written, then the messages fail
+        raise RuntimeError("power cut")
 
-    monkeypatch.setattr(workflow, "transition", failing)
+    monkeypatch.setattr(notifications, "outbox_rows", failing)
     with pytest.raises(RuntimeError):
-        allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 0))
+        publish(session, run)
     session.expire_all()
     rows = session.scalars(select(Application).where(Application.period_id == period.id)).all()
     assert not [a for a in rows if a.status in ("admitted", "reassigned") or a.allocated_school_id]
@@ -100,11 +110,12 @@ def test_publish_is_all_or_nothing_when_interrupted(county, monkeypatch):
 def test_cli_runs_publishes_and_replays_identically(county):
     app, session, period = county
     runner = app.test_cli_runner()
+    allocation_rounds.commit_seed(session, period, SEED, dt.datetime(2026, 7, 21, 9, 0))
     result = runner.invoke(args=["allocate", "SM-P1", "--seed", SEED, "--publish"])
     assert result.exit_code == 0, result.output
     assert "published" in result.output
     replay = runner.invoke(args=["allocate", "SM-P1", "--replay", SEED])
-    assert replay.exit_code == 0 and "identical" in replay.output, replay.output
+    assert replay.exit_code == 0 and "inputs identical, results identical" in replay.output, replay.output
     assert runner.invoke(args=["allocate", "SM-P1", "--replay", "wrong seed"]).exit_code == 1
 
 
@@ -125,8 +136,7 @@ def test_parents_and_reviewers_read_the_result_in_words(county):
     from app.services.allocation_words import explain
 
     app, session, period = county
-    run = allocation_runs.simulate(session, period, SEED)
-    allocation_runs.publish(session, run, None, dt.datetime(2026, 8, 10, 9, 0))
+    publish(session, committed(session, period))
     session.expire_all()
     admitted = session.scalar(select(Application).where(Application.status == "admitted").limit(1))
     with app.test_request_context():
@@ -141,7 +151,7 @@ def test_parents_and_reviewers_read_the_result_in_words(county):
 
 def test_seed_commitment_is_checked_and_shown_to_parents(county):
     app, session, period = county
-    digest = allocation_runs.commit_seed(session, period, SEED, dt.datetime(2026, 8, 1, 9, 0))
+    digest = allocation_rounds.commit_seed(session, period, SEED, dt.datetime(2026, 8, 1, 9, 0)).seed_hash
     with pytest.raises(allocation_runs.RunError):
         allocation_runs.simulate(session, period, "a different seed")
     assert allocation_runs.simulate(session, period, SEED).seed_hash == digest
@@ -158,6 +168,7 @@ def test_publish_through_the_allocation_page(county):
 
     demo.create_staff(appbuilder.sm, session, "pw-123456")
     bureau = login(app.test_client(), "bureau_reviewer", "pw-123456")
+    bureau.post("/allocation/commit", data={"period": period.id, "seed": SEED, "csrf_token": csrf_token(bureau)})
     response = bureau.post("/allocation/simulate", data={"period": period.id, "seed": SEED, "csrf_token": csrf_token(bureau)})
     assert response.status_code == 302
     run = session.scalar(select(AllocationRun).order_by(AllocationRun.id.desc()))
@@ -189,8 +200,8 @@ def test_transfers_fill_no_class_beyond_its_seats(fresh_app):
     db.session.commit()
     applicants, pools = allocation_runs.inputs(db.session, period)
     assert applicants and all(":" in str(c) for a in applicants for c in a.choices)
-    run = allocation_runs.simulate(db.session, period, SEED)
-    allocation_runs.publish(db.session, run, None, dt.datetime(2026, 9, 1, 9, 0))
+    run = committed(db.session, period, exclude_reason="演示数据：未审完的插班申请下一轮处理")
+    publish(db.session, run, dt.datetime(2026, 9, 11, 9, 0))
     db.session.expire_all()
     placed = Counter(
         (a.allocated_school_id, a.grade)
@@ -236,11 +247,11 @@ def test_two_publishers_at_once_publish_one_run(county):
     from tests.conftest import at_once
 
     app, session, period = county
-    first = allocation_runs.simulate(session, period, SEED)
-    second = allocation_runs.simulate(session, period, SEED, mechanism="deferred_acceptance")
+    first = committed(session, period)
+    second = committed(session, period, mechanism="deferred_acceptance")
 
     def publisher(run_id):
-        return lambda own: allocation_runs.publish(own, own.get(AllocationRun, run_id), None, dt.datetime(2026, 8, 10, 9, 0))
+        return lambda own: allocation_publish.publish(own, own.get(AllocationRun, run_id), None, AFTER_CLOSE)
 
     outcomes = at_once(app, session.get_bind(), publisher(first.id), publisher(second.id))
     assert outcomes.count("ok") == 1, outcomes

@@ -150,7 +150,11 @@ def test_full_application_submits_with_event_message_and_sms(app, parent, db_ses
     event = db_session.scalar(select(ApplicationEvent).where(ApplicationEvent.application_id == application.id))
     assert (event.from_status, event.to_status, event.actor_account_id) == ("draft", "submitted", application.child.account_id)
     message = db_session.scalar(select(Message).where(Message.application_id == application.id))
-    assert application.number in message.body
+    assert application.number in message.body and message.sms_status == "pending"  # in the outbox
+    with app.app_context():
+        from app.services import notifications
+
+        notifications.send_pending(db_session, limit=100_000)
     assert application.number in app.extensions["ruxue_sms"].last_to(parent.phone)
     page = parent.get(f"/my/a/{application.id}?receipt=1").get_data(as_text=True)
     assert f"报名号为 {application.number}" in page

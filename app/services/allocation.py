@@ -199,7 +199,7 @@ def _reassign(applicants, schools, seats, ranks, placements, keys, lottery) -> N
         placements.setdefault(a.id, Placement(None, "unplaced"))
 
 
-def _cutoffs(applicants, placements, ranks) -> dict[int, dict]:
+def _cutoffs(applicants, placements, ranks, lottery) -> dict[int, dict]:
     by_id = {a.id: a for a in applicants}
     last: dict[int, tuple[int, int]] = {}
     for applicant_id, p in placements.items():
@@ -212,6 +212,7 @@ def _cutoffs(applicants, placements, ranks) -> dict[int, dict]:
             "rank": position,
             "group": by_id[applicant_id].channel_priority,
             "birth_date": by_id[applicant_id].birth_date.isoformat(),
+            "lottery": lottery[applicant_id],  # the published tie-break of the last one placed
         }
         for school_id, (position, applicant_id) in last.items()
     }
@@ -245,7 +246,7 @@ def allocate(
         else:
             for a in applicants:
                 placements.setdefault(a.id, Placement(None, "unplaced"))
-        return Result(placements, ranks, _cutoffs(applicants, placements, ranks), seed_hash(seed))
+        return Result(placements, ranks, _cutoffs(applicants, placements, ranks, lottery), seed_hash(seed))
     finally:
         if collecting:
             gc.enable()

@@ -1,7 +1,13 @@
-"""Allocation runs over the database: gather a period's inputs, simulate, compare, publish."""
+"""Allocation runs over the database: gather a round's inputs, simulate, publish, replay.
+
+Inputs are read with plain column queries (a city's 100,000 applications in a few statements),
+and their SHA-256 is stored with each run: publishing recomputes it (nothing changed since the
+simulation) and a replay proves the published result came from those inputs and that seed.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 from flask_babel import lazy_gettext as _l
@@ -12,13 +18,19 @@ from app.errors import UserError
 from app.models import (
     AllocationRun,
     Application,
+    ApplicationChoice,
     Catchment,
+    Channel,
+    Child,
     EnrollmentPeriod,
     School,
     SchoolGradeSeats,
     SchoolNeighbour,
 )
-from app.services import allocation, workflow
+from app.services import allocation, allocation_rounds, allocation_settings
+
+PENDING = ("submitted", "in_review", "returned")
+MAX_REASON = 500
 
 
 class RunError(UserError):
@@ -26,28 +38,10 @@ class RunError(UserError):
 
 
 def keys_of(period: EnrollmentPeriod) -> tuple[str, ...]:
-    keys = tuple(k.strip() for k in (period.priority_keys or "").split(",") if k.strip())
-    unknown = [k for k in keys if k not in allocation.KEYS]
-    if unknown or not keys:
-        raise RunError(_l("Unknown priority keys: %(keys)s.", keys=", ".join(unknown) or "—"))
-    return keys
-
-
-def _taken(session: Session, period: EnrollmentPeriod) -> dict[int, int]:
-    """Seats already given in other periods of the same year, stage and grade (earlier rounds)."""
-    rows = session.execute(
-        select(Application.allocated_school_id, func.count())
-        .join(EnrollmentPeriod)
-        .where(
-            Application.status.in_(("admitted", "reassigned")),
-            Application.period_id != period.id,
-            EnrollmentPeriod.year == period.year,
-            EnrollmentPeriod.stage == period.stage,
-            EnrollmentPeriod.grade == period.grade,
-        )
-        .group_by(Application.allocated_school_id)
-    ).all()
-    return {school_id: n for school_id, n in rows}
+    try:
+        return allocation_settings.priority_keys(period.priority_keys)
+    except allocation_settings.SettingError as error:
+        raise RunError(error.message) from None
 
 
 def pool(school_id: int, grade: int | None) -> str | int:
@@ -59,145 +53,199 @@ def school_of(pool_id) -> int:
     return int(str(pool_id).split(":")[0])
 
 
-def _pools(session: Session, period: EnrollmentPeriod, neighbours: dict[int, list[int]]) -> list[allocation.School]:
+def _taken(session: Session, period: EnrollmentPeriod) -> dict:
+    """Seats already given: in this period's published rounds and in other periods of the same
+    year, stage and grade (transfers: per school and grade, in this period)."""
+    if period.entry_kind == "transfer":
+        rows = session.execute(
+            select(Application.allocated_school_id, Application.grade, func.count())
+            .where(Application.period_id == period.id, Application.status.in_(("admitted", "reassigned")))
+            .group_by(Application.allocated_school_id, Application.grade)
+        ).all()
+        taken: dict = {}
+        for school_id, grade, n in rows:
+            key = pool(school_id, grade or period.grade)
+            taken[key] = taken.get(key, 0) + n
+        return taken
+    rows = session.execute(
+        select(Application.allocated_school_id, func.count())
+        .join(EnrollmentPeriod)
+        .where(Application.status.in_(("admitted", "reassigned")), EnrollmentPeriod.year == period.year,
+               EnrollmentPeriod.stage == period.stage, EnrollmentPeriod.grade == period.grade)
+        .group_by(Application.allocated_school_id)
+    ).all()
+    return {school_id: n for school_id, n in rows}
+
+
+def pools(session: Session, period: EnrollmentPeriod) -> list[allocation.School]:
+    neighbours: dict[int, list[int]] = {}
+    for school_id, neighbour_id in session.execute(
+            select(SchoolNeighbour.school_id, SchoolNeighbour.neighbour_id).order_by(SchoolNeighbour.school_id, SchoolNeighbour.rank)):
+        neighbours.setdefault(school_id, []).append(neighbour_id)
+    taken = _taken(session, period)
     if period.entry_kind != "transfer":
-        taken = _taken(session, period)
-        return [
-            allocation.School(s.id, max(s.seats - taken.get(s.id, 0), 0), tuple(neighbours.get(s.id, ())))
-            for s in session.scalars(select(School).order_by(School.id))
-        ]
+        return [allocation.School(s_id, max(seats - taken.get(s_id, 0), 0), tuple(neighbours.get(s_id, ())))
+                for s_id, seats in session.execute(select(School.id, School.seats).order_by(School.id))]
     # transfers: each grade of each school is its own pool; reassignment stays in the same grade
     return [
-        allocation.School(pool(g.school_id, g.grade), g.seats, tuple(pool(n, g.grade) for n in neighbours.get(g.school_id, ())))
-        for g in session.scalars(select(SchoolGradeSeats).order_by(SchoolGradeSeats.school_id, SchoolGradeSeats.grade))
+        allocation.School(pool(s_id, grade), max(seats - taken.get(pool(s_id, grade), 0), 0),
+                          tuple(pool(n, grade) for n in neighbours.get(s_id, ())))
+        for s_id, grade, seats in session.execute(
+            select(SchoolGradeSeats.school_id, SchoolGradeSeats.grade, SchoolGradeSeats.seats)
+            .order_by(SchoolGradeSeats.school_id, SchoolGradeSeats.grade))
     ]
 
 
-def inputs(session: Session, period: EnrollmentPeriod, statuses=("approved",)):
-    """The period's applicants and seat pools as plain data for the engine."""
-    neighbours: dict[int, list[int]] = {}
-    for row in session.scalars(select(SchoolNeighbour).order_by(SchoolNeighbour.school_id, SchoolNeighbour.rank)):
-        neighbours.setdefault(row.school_id, []).append(row.neighbour_id)
-    schools = _pools(session, period, neighbours)
+def applicants(session: Session, period: EnrollmentPeriod, keys: tuple[str, ...], where) -> list[allocation.Applicant]:
+    """The applications matching ``where`` as plain data for the engine: three statements."""
     transfer = period.entry_kind == "transfer"
-    by_name = {s.name: s.id for s in session.scalars(select(School))}
     zones: dict[int, dict[int, str]] = {}
-    for c in session.scalars(select(Catchment)):
-        zones.setdefault(c.community_id, {})[c.school_id] = c.kind
-    applicants = []
-    for a in session.scalars(select(Application).where(Application.period_id == period.id, Application.status.in_(statuses))):
-        if a.child.birth_date is None or not a.choices:
+    if "catchment" in keys:
+        for community_id, school_id, kind in session.execute(select(Catchment.community_id, Catchment.school_id, Catchment.kind)):
+            zones.setdefault(community_id, {})[school_id] = kind
+    by_name = {name: s_id for s_id, name in session.execute(select(School.id, School.name))} if "sibling" in keys else {}
+    sibling_school = Application.section_data["sibling"]["school"].as_string() if "sibling" in keys else None
+    columns = [Application.id, Application.number, Application.grade, Application.community_id, Channel.priority, Child.birth_date]
+    rows = session.execute(
+        select(*columns, *([sibling_school] if sibling_school is not None else []))
+        .join(Child, Child.id == Application.child_id).outerjoin(Channel, Channel.id == Application.channel_id)
+        .where(Application.period_id == period.id, where).order_by(Application.number)
+    ).all()
+    choices: dict[int, list[int]] = {}
+    for application_id, school_id in session.execute(
+            select(ApplicationChoice.application_id, ApplicationChoice.school_id)
+            .join(Application, Application.id == ApplicationChoice.application_id)
+            .where(Application.period_id == period.id, where).order_by(ApplicationChoice.application_id, ApplicationChoice.rank)):
+        choices.setdefault(application_id, []).append(school_id)
+    found = []
+    for row in rows:
+        application_id, number, grade, community_id, priority, birth = row[:6]
+        chosen = choices.get(application_id)
+        if birth is None or not chosen:
             continue
-        sibling = (a.section_data or {}).get("sibling") or {}
-        siblings = frozenset({by_name[sibling["school"]]} if sibling.get("school") in by_name else ())
-        applicants.append(
-            allocation.Applicant(
-                id=a.id,
-                number=a.number,
-                choices=tuple(pool(c.school_id, (a.grade or period.grade) if transfer else None) for c in a.choices),
-                channel_priority=a.channel.priority if a.channel else 99,
-                birth_date=a.child.birth_date,
-                standing={pool(k, (a.grade or period.grade) if transfer else None): v for k, v in zones.get(a.community_id, {}).items()},
-                sibling_schools=siblings,
-            )
-        )
-    return applicants, schools
+        grade = (grade or period.grade) if transfer else None
+        sibling = row[6] if sibling_school is not None else None
+        found.append(allocation.Applicant(
+            id=application_id, number=number, choices=tuple(pool(s, grade) for s in chosen),
+            channel_priority=priority if priority is not None else 99, birth_date=birth,
+            standing={pool(k, grade): v for k, v in zones.get(community_id, {}).items()},
+            sibling_schools=frozenset({pool(by_name[sibling], grade)} if sibling in by_name else ()),
+        ))
+    return found
 
 
-def commit_seed(session: Session, period: EnrollmentPeriod, seed: str, now: dt.datetime) -> str:
-    """Publish the seed's hash before allocating; only the hash is stored."""
-    if not seed.strip():
-        raise RunError(_l("A lottery seed is required."))
-    if session.scalar(select(AllocationRun.id).where(AllocationRun.period_id == period.id, AllocationRun.state == "published")):
-        raise RunError(_l("Another run of this period has already been published."))
-    period.lottery_seed_hash = allocation.seed_hash(seed)
-    period.lottery_committed_at = now
-    session.commit()
-    return period.lottery_seed_hash
+def inputs(session: Session, period: EnrollmentPeriod, statuses=("approved",)):
+    """The round's applicants (approved, not yet placed) and seat pools."""
+    keys = keys_of(period)
+    return applicants(session, period, keys, Application.status.in_(statuses)), pools(session, period)
+
+
+def digest(applicants_: list[allocation.Applicant], pools_: list[allocation.School], keys: tuple[str, ...]) -> str:
+    """SHA-256 of exactly what the engine ranks and fills, in a fixed order."""
+    h = hashlib.sha256(("keys:" + ",".join(keys) + "\n").encode())
+    for a in sorted(applicants_, key=lambda a: a.number):
+        standing = ";".join(f"{k}={v}" for k, v in sorted(a.standing.items(), key=lambda kv: str(kv[0])))
+        siblings = ";".join(sorted(str(s) for s in a.sibling_schools))
+        h.update(f"a:{a.number}|{','.join(map(str, a.choices))}|{a.channel_priority}|{a.birth_date.isoformat()}|{standing}|{siblings}\n".encode())
+    for p in sorted(pools_, key=lambda p: str(p.id)):
+        h.update(f"p:{p.id}|{p.seats}|{','.join(map(str, p.neighbours))}\n".encode())
+    return h.hexdigest()
+
+
+def _pending(session: Session, period: EnrollmentPeriod) -> int:
+    return session.scalar(select(func.count()).select_from(Application)
+                          .where(Application.period_id == period.id, Application.status.in_(PENDING)))
 
 
 def simulate(session: Session, period: EnrollmentPeriod, seed: str, user_id: int | None = None,
-             mechanism: str | None = None) -> AllocationRun:
-    """A dry run, stored so it can be inspected, compared and later published."""
-    if not seed.strip():
+             mechanism: str | None = None, exclude_reason: str = "", now: dt.datetime | None = None) -> AllocationRun:
+    """A dry run of the open round, stored so it can be inspected, compared and later published."""
+    seed = (seed or "").strip()
+    if not seed:
         raise RunError(_l("A lottery seed is required."))
-    if period.lottery_seed_hash and allocation.seed_hash(seed) != period.lottery_seed_hash:
-        raise RunError(_l("This seed does not match the hash published on %(t)s.",
-                          t=period.lottery_committed_at.strftime("%Y-%m-%d %H:%M") if period.lottery_committed_at else ""))
-    mechanism = mechanism or period.allocation_mechanism
+    try:
+        mechanism = allocation_settings.mechanism(mechanism or period.allocation_mechanism)
+    except allocation_settings.SettingError as error:
+        raise RunError(error.message) from None
     keys = keys_of(period)
-    applicants, schools = inputs(session, period)
-    result = allocation.allocate(applicants, schools, seed, mechanism, keys)
+    from app.model_base import county_now
+
+    try:
+        round_ = allocation_rounds.start_round(session, period, now or county_now())
+        commitment = allocation_rounds.checked_seed(session, round_, seed)
+    except allocation_rounds.RoundError as error:
+        session.rollback()
+        raise RunError(error.message) from None
+    applicants_, pools_ = inputs(session, period)
+    result = allocation.allocate(applicants_, pools_, seed, mechanism, keys)
     run = AllocationRun(
-        period=period, created_by_id=user_id, mechanism=mechanism, keys=",".join(keys), seed=seed,
-        seed_hash=result.seed_hash, summary=summarize(result, schools, applicants),
-        results={str(a.id): result.explain(a) for a in applicants},
+        period=period, round_id=round_.id, commitment_id=commitment.id if commitment else None,
+        created_by_id=user_id, mechanism=mechanism, keys=",".join(keys), seed=seed, seed_hash=result.seed_hash,
+        inputs_digest=digest(applicants_, pools_, keys), pools=[[str(p.id), p.seats, [str(n) for n in p.neighbours]] for p in pools_],
+        pending_count=_pending(session, period), excluded_reason=(exclude_reason or "").strip()[:MAX_REASON],
+        summary=summarize(result, pools_, applicants_), results={str(a.id): result.explain(a) for a in applicants_},
     )
     session.add(run)
     session.commit()
     return run
 
 
-def summarize(result: allocation.Result, schools, applicants) -> dict:
+def summarize(result: allocation.Result, schools, applicants_) -> dict:
     by_id = {s.id: s for s in schools}
-    first_choices: dict[int, int] = {}
-    for a in applicants:
+    first_choices: dict = {}
+    for a in applicants_:
         first_choices[a.choices[0]] = first_choices.get(a.choices[0], 0) + 1
-    summary = {}
-    for school in schools:
-        placed = result.placed_at(school.id)
-        summary[str(school.id)] = {
-            "seats": by_id[school.id].seats,
-            "placed": len(placed),
-            "reassigned_in": sum(1 for a in placed if result.placements[a].via == "reassigned"),
-            "first_choices": first_choices.get(school.id, 0),
-            "cutoff": result.cutoffs.get(school.id),
-        }
+    placed: dict = {}
+    reassigned_in: dict = {}
+    for p in result.placements.values():
+        if p.school_id is not None:
+            placed[p.school_id] = placed.get(p.school_id, 0) + 1
+            if p.via == "reassigned":
+                reassigned_in[p.school_id] = reassigned_in.get(p.school_id, 0) + 1
+    summary = {
+        str(s.id): {"seats": by_id[s.id].seats, "placed": placed.get(s.id, 0), "reassigned_in": reassigned_in.get(s.id, 0),
+                    "first_choices": first_choices.get(s.id, 0), "cutoff": result.cutoffs.get(s.id)}
+        for s in schools
+    }
     summary["unplaced"] = sorted(a for a, p in result.placements.items() if p.via == "unplaced")
     return summary
 
 
-def publish(session: Session, run: AllocationRun, user_id: int | None, now: dt.datetime) -> int:
-    """Write every result and move the applications, in one transaction, or nothing at all."""
-    try:
-        _lock_period(session, run.period_id)
-        session.refresh(run)
-        if run.state == "published":
-            raise RunError(_l("This run has already been published."))
-        other = session.scalar(select(AllocationRun.id).where(AllocationRun.period_id == run.period_id,
-                                                              AllocationRun.state == "published"))
-        if other is not None:
-            raise RunError(_l("Another run of this period has already been published."))
-        moved = 0
-        for key, why in run.results.items():
-            if why["result"] == "unplaced":
-                continue
-            application = session.get(Application, int(key))
-            application.allocated_school_id = school_of(why["school"])
-            application.allocation_note = {**why, "run": run.id, "seed_hash": run.seed_hash}
-            step = "admit" if why["result"] == "choice" else "reassign"
-            workflow.transition(session, application, step, user_id=user_id, now=now)
-            moved += 1
-        run.state = "published"
-        run.published_at = now
-        session.commit()
-        return moved
-    except Exception:
-        session.rollback()
-        raise
+def replay(session: Session, run: AllocationRun) -> tuple[bool, bool]:
+    """(inputs identical, results identical): the run's applications read again from the
+    database, with the seat pools it recorded, allocated again with its seed."""
+    period = run.period
+    keys = tuple(run.keys.split(","))
+    pools_ = [allocation.School(_pool_id(p[0]), p[1], tuple(_pool_id(n) for n in p[2])) for p in run.pools or []]
+    with _run_members(session, run) as members:
+        applicants_ = applicants(session, period, keys, Application.id.in_(select(members.c.id)))
+    same_inputs = digest(applicants_, pools_, keys) == run.inputs_digest
+    result = allocation.allocate(applicants_, pools_, run.seed, run.mechanism, keys)
+    again = json.loads(json.dumps({str(a.id): result.explain(a) for a in applicants_}))
+    return same_inputs, again == run.results
 
 
-def _lock_period(session: Session, period_id: int) -> None:
-    """Two publishers of one period wait for each other (PostgreSQL); SQLite serialises writers itself."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 52_000_000 + period_id})
-    else:
-        session.execute(select(EnrollmentPeriod.id).where(EnrollmentPeriod.id == period_id).with_for_update())
+def _pool_id(value: str):
+    return int(value) if ":" not in value else value
 
 
-def replay(session: Session, period: EnrollmentPeriod, seed: str) -> dict:
-    """Run again from the same data and seed without storing anything; equal to the stored run."""
-    applicants, schools = inputs(session, period, statuses=("approved", "admitted", "reassigned"))
-    result = allocation.allocate(applicants, schools, seed, period.allocation_mechanism, keys_of(period))
-    # through JSON, as the stored run was: school ids become string keys
-    return json.loads(json.dumps({str(a.id): result.explain(a) for a in applicants}))
+class _run_members:
+    """The run's application ids in a temporary table, to join instead of a 100,000-id IN list."""
+
+    def __init__(self, session: Session, run: AllocationRun):
+        self.session, self.run = session, run
+
+    def __enter__(self):
+        from sqlalchemy import Column, Integer, MetaData, Table
+
+        self.session.execute(text("DROP TABLE IF EXISTS ruxue_run_members"))
+        self.session.execute(text("CREATE TEMPORARY TABLE ruxue_run_members (id INTEGER PRIMARY KEY)"))
+        table = Table("ruxue_run_members", MetaData(), Column("id", Integer, primary_key=True))
+        ids = [{"id": int(k)} for k in self.run.results]
+        if ids:
+            self.session.execute(table.insert(), ids)
+        return table
+
+    def __exit__(self, *exc):
+        self.session.execute(text("DROP TABLE IF EXISTS ruxue_run_members"))
+        return False

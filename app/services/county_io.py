@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.errors import UserError
 from app.labels import CHOICES
 from app.services.county_schema import (
     FORMAT,
@@ -151,6 +152,16 @@ def read_excel(data: bytes) -> RawRows:
 
 def _convert(col: Col, raw):
     """Return the typed value of one cell, or raise ValueError with a message for the user."""
+    value = _typed(col, raw)
+    if col.check is not None and value not in (None, ""):
+        try:
+            return col.check(value)
+        except UserError as error:
+            raise ValueError(error.message) from None
+    return value
+
+
+def _typed(col: Col, raw):
     if isinstance(raw, str):
         raw = raw.strip() if col.kind != "text" else raw
     empty = raw is None or raw == ""

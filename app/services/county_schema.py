@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from app import models as m
+from app.services import allocation_settings
 from app.labels import COLUMNS
 
 FORMAT = "ruxue-county/1"
@@ -28,6 +29,7 @@ class Col:
     label: object = None
     labels: str = ""  # key in app.labels.CHOICES: enum values may also be written as labels
     path: str = ""  # read-only: a dotted path the value is derived from on export
+    check: object = None  # a service rule the value must pass (raises UserError)
 
 
     @property
@@ -123,7 +125,7 @@ TABLES: tuple[Table, ...] = (
         Col("edit_until_close", "bool", default=True),
         Col("submit_wait_seconds", "int", minimum=0, default=0),
         Col("allocation_mechanism", "enum", choices=("first_choice_first", "deferred_acceptance"), default="first_choice_first", labels="mechanism"),
-        Col("priority_keys", "str", default="channel,birth,lottery"),
+        Col("priority_keys", "str", default="channel,birth,lottery", check=allocation_settings.normalized_keys),
         Col("preview_allocation", "bool", default=False),
         Col("description", "text", default=""),
     )),

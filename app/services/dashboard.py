@@ -5,10 +5,10 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import ACTIVE_STATUSES, Application, ApplicationChoice, School
+from app.models import ACTIVE_STATUSES, Application, ApplicationChoice, Channel, School
 
 
 @dataclass
@@ -31,23 +31,32 @@ class Figures:
 
 
 def figures(session: Session, period_id: int | None = None) -> Figures:
-    query = select(Application).where(Application.status != "draft")
-    if period_id:
-        query = query.where(Application.period_id == period_id)
-    applications = session.scalars(query).all()
-    ids = [a.id for a in applications]
+    """Every figure by GROUP BY in the database: five statements at any number of applications."""
+    def where(query):
+        query = query.where(Application.status != "draft")
+        return query.where(Application.period_id == period_id) if period_id else query
+
     rows = {s.id: SchoolRow(s) for s in session.scalars(select(School).order_by(School.code))}
-    choices = session.scalars(select(ApplicationChoice).where(ApplicationChoice.application_id.in_(ids))).all() if ids else []
-    status_of = {a.id: a.status for a in applications}
-    for choice in choices:
-        row = rows[choice.school_id]
-        row.by_status[status_of[choice.application_id]] += 1
-        if choice.rank == 1 and status_of[choice.application_id] in ACTIVE_STATUSES:
-            row.first_choice += 1
+    by_school = session.execute(where(
+        select(ApplicationChoice.school_id, Application.status, func.count())
+        .join(Application, Application.id == ApplicationChoice.application_id)
+        .group_by(ApplicationChoice.school_id, Application.status)))
+    for school_id, status, n in by_school:
+        if school_id in rows:
+            rows[school_id].by_status[status] += n
+    first = session.execute(where(
+        select(ApplicationChoice.school_id, func.count()).join(Application, Application.id == ApplicationChoice.application_id)
+        .where(ApplicationChoice.rank == 1, Application.status.in_(ACTIVE_STATUSES)).group_by(ApplicationChoice.school_id)))
+    for school_id, n in first:
+        if school_id in rows:
+            rows[school_id].first_choice = n
     channels: dict[str, Counter] = defaultdict(Counter)
-    days: Counter = Counter()
-    for a in applications:
-        channels[a.channel.name if a.channel else "—"][a.status] += 1
-        if a.submitted_at:
-            days[a.submitted_at.date()] += 1
-    return Figures(list(rows.values()), dict(channels), sorted(days.items()), Counter(status_of.values()))
+    for name, status, n in session.execute(where(
+            select(Channel.name, Application.status, func.count()).outerjoin(Channel, Channel.id == Application.channel_id)
+            .group_by(Channel.name, Application.status))):
+        channels[name or "—"][status] += n
+    day = func.date(Application.submitted_at)
+    days = [(d if isinstance(d, dt.date) else dt.date.fromisoformat(d), n) for d, n in session.execute(where(
+        select(day, func.count()).where(Application.submitted_at.is_not(None)).group_by(day).order_by(day)))]
+    statuses = Counter(dict(session.execute(where(select(Application.status, func.count()).group_by(Application.status))).all()))
+    return Figures(list(rows.values()), dict(channels), days, statuses)

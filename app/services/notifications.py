@@ -1,16 +1,16 @@
 """What a parent is told when their application moves: a message-centre entry and an SMS."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from sqlalchemy import select
-
 from app.model_base import county_now
-from app.models import Application, Message, MessageTemplate
+from app.models import Application, Message, MessageTemplate, ParentAccount
 
 log = logging.getLogger("ruxue.notifications")
 
@@ -39,59 +39,98 @@ def sender():
     return current_app.extensions.get("ruxue_sms") if has_app_context() else None
 
 
-def _text(session: Session, step: str, values: dict) -> tuple[str, str] | None:
-    """The county's template for the step in the default language, else the built-in one."""
+def _template(session: Session, step: str) -> tuple[str, str, bool] | None:
+    """(title, body, county's own?) for the step in the default language, else the built-in one."""
     locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh") if has_app_context() else "zh"
     custom = session.scalar(select(MessageTemplate).where(MessageTemplate.step == step, MessageTemplate.locale == locale))
     if custom is not None:
-        blank = _Blank(values)
-        return custom.title.format_map(blank), custom.body.format_map(blank)
+        return custom.title, custom.body, True
     template = TEMPLATES.get(step)
     if template is None:
         return None
-    return str(template[0]), str(template[1] % values)
+    return str(template[0]), str(template[1]), False
+
+
+def _compose(template: tuple[str, str, bool], values: dict) -> tuple[str, str]:
+    title, body, custom = template
+    if custom:
+        blank = _Blank(values)
+        return title.format_map(blank), body.format_map(blank)
+    return title, body % values
 
 
 def notify(session: Session, application: Application, step: str, reason: str = "", now=None) -> Message | None:
-    """Write the parent's message and send it as an SMS; a failed send never undoes the change."""
-    account = application.child.account if application.child else None
-    if account is None:
+    """Write the parent's message into the outbox (the message centre shows it at once); the SMS
+    goes out from `flask --app run send-messages`, never inside the request that made the change."""
+    child = application.child
+    if child is None or child.account_id is None:
         return None
-    values = {"number": application.number, "child": application.child.name, "reason": reason}
-    text = _text(session, step, values)
-    if text is None:
+    template = _template(session, step)
+    if template is None:
         return None
-    message = Message(account=account, application=application, title=text[0], body=text[1], sms_status="pending",
+    title, body = _compose(template, {"number": application.number, "child": child.name, "reason": reason})
+    message = Message(account_id=child.account_id, application=application, title=title, body=body, sms_status="pending",
                       sms_attempts=0, created_at=now or county_now())
     session.add(message)
-    deliver(message)
     return message
 
 
-def deliver(message: Message) -> bool:
-    """One SMS attempt; the message records whether it went out."""
+def outbox_rows(session: Session, step: str, items, now) -> list[dict]:
+    """Message rows for many applications at once (allocation publish): the template is read once.
+    ``items``: (application_id, account_id, number, child_name)."""
+    template = _template(session, step)
+    if template is None:
+        return []
+    rows = []
+    for application_id, account_id, number, child in items:
+        if account_id is None:
+            continue
+        title, body = _compose(template, {"number": number, "child": child, "reason": ""})
+        rows.append({"account_id": account_id, "application_id": application_id, "title": title, "body": body,
+                     "created_at": now, "read_at": None, "sms_status": "pending", "sms_attempts": 0,
+                     "sms_sent_at": None, "sms_next_at": None})
+    return rows
+
+
+def send_pending(session: Session, limit: int = 200, now: dt.datetime | None = None, pause=None) -> tuple[int, int]:
+    """One pass of the outbox: claim up to ``limit`` due messages (rows other senders hold are
+    skipped), send each, and record the outcome; a failure is tried again later, up to
+    MAX_SMS_ATTEMPTS times with growing waits. Returns (sent, failed this pass)."""
+    now = now or county_now()
+    rows = session.execute(
+        select(Message.id, Message.title, Message.body, Message.sms_attempts, ParentAccount.phone)
+        .join(ParentAccount, ParentAccount.id == Message.account_id)
+        .where(Message.sms_status == "pending", or_(Message.sms_next_at.is_(None), Message.sms_next_at <= now))
+        .order_by(Message.id).limit(limit).with_for_update(of=Message, skip_locked=True)
+    ).all()
     sms = sender()
-    if sms is None:
-        return False
-    message.sms_attempts = (message.sms_attempts or 0) + 1
-    try:
-        sms.send(message.account.phone, f"{message.title}：{message.body}")
-    except Exception:  # a gateway failure must not block the transition
-        log.warning("SMS for message to account %s failed (attempt %d)", message.account.id, message.sms_attempts)
-        message.sms_status = "failed"
-        return False
-    message.sms_status = "sent"
-    message.sms_sent_at = county_now()
-    return True
+    sent = failed = 0
+    for message_id, title, body, attempts, phone in rows:
+        if sms is None:
+            break
+        attempts = (attempts or 0) + 1
+        try:
+            sms.send(phone, f"{title}：{body}")
+        except Exception:  # a gateway failure: try again later, never lose the message
+            failed += 1
+            give_up = attempts >= MAX_SMS_ATTEMPTS
+            log.warning("SMS for message %s failed (attempt %d%s)", message_id, attempts, ", giving up" if give_up else "")
+            values = {"sms_attempts": attempts, "sms_status": "failed" if give_up else "pending",
+                      "sms_next_at": None if give_up else now + dt.timedelta(minutes=2 ** attempts)}
+        else:
+            sent += 1
+            values = {"sms_attempts": attempts, "sms_status": "sent", "sms_sent_at": county_now(), "sms_next_at": None}
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+        if pause:
+            pause()
+    session.commit()
+    return sent, failed
 
 
 def retry_failed(session: Session) -> tuple[int, int]:
-    """Send again every message whose SMS failed, up to MAX_SMS_ATTEMPTS; returns (sent, still failing)."""
-    rows = session.scalars(
-        select(Message)
-        .where(Message.sms_status.in_(("failed", "pending")), Message.sms_attempts < MAX_SMS_ATTEMPTS)
-        .order_by(Message.id)
-    ).all()
-    sent = sum(1 for m in rows if deliver(m))
+    """Give every message that gave up a new round of attempts, try the waiting ones now, and
+    send what is due (after a gateway outage is over)."""
+    session.execute(update(Message).where(Message.sms_status == "failed").values(sms_status="pending", sms_attempts=0, sms_next_at=None))
+    session.execute(update(Message).where(Message.sms_status == "pending", Message.sms_next_at.is_not(None)).values(sms_next_at=None))
     session.commit()
-    return sent, len(rows) - sent
+    return send_pending(session, limit=10_000)

@@ -1,7 +1,7 @@
 """Which applications a staff user may see: the row scope shared by admin, API and exports."""
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 
 from app.models import Application, ApplicationChoice, ReviewerSchool
 
@@ -10,14 +10,17 @@ def reviewer_school_ids(user_id: int | None) -> Select:
     return select(ReviewerSchool.school_id).where(ReviewerSchool.user_id == user_id)
 
 
-def visible_application_ids(user_id: int | None) -> Select:
-    """Applications that list one of the user's schools as a choice or are allocated to one.
-
-    Drafts are left out: they are the family's unfinished work, not yet sent to any school.
-    """
-    schools = reviewer_school_ids(user_id)
-    chose = select(ApplicationChoice.application_id).where(ApplicationChoice.school_id.in_(schools))
-    return select(Application.id).where(
-        Application.status != "draft",
-        or_(Application.id.in_(chose), Application.allocated_school_id.in_(schools)),
+def visible_condition(user_id: int | None):
+    """A WHERE clause on ``application``: it lists one of the user's schools as a choice or is
+    allocated to one. Drafts are left out: they are the family's unfinished work, not yet sent
+    to any school. EXISTS over the choice index, so a school's list never reads the whole table."""
+    chose = exists(
+        select(1).select_from(ApplicationChoice)
+        .join(ReviewerSchool, ReviewerSchool.school_id == ApplicationChoice.school_id)
+        .where(ApplicationChoice.application_id == Application.id, ReviewerSchool.user_id == user_id)
     )
+    return (Application.status != "draft") & or_(chose, Application.allocated_school_id.in_(reviewer_school_ids(user_id)))
+
+
+def visible_application_ids(user_id: int | None) -> Select:
+    return select(Application.id).where(visible_condition(user_id))

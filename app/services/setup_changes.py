@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.models import (
+    AllocationRound,
     Catchment,
     Channel,
     ChannelMaterial,
@@ -23,13 +24,15 @@ from app.models import (
     MaterialType,
     Notice,
     School,
+    SeedCommitment,
     SchoolGradeSeats,
     SchoolNeighbour,
     Street,
 )
 
-SETUP_MODELS = (Catchment, Channel, ChannelMaterial, ChannelSection, Community, District, EnrollmentPeriod,
-                MaterialType, Notice, School, SchoolGradeSeats, SchoolNeighbour, Street)
+# allocation rounds and commitments too: the public period pages show them
+SETUP_MODELS = (AllocationRound, Catchment, Channel, ChannelMaterial, ChannelSection, Community, District, EnrollmentPeriod,
+                MaterialType, Notice, School, SchoolGradeSeats, SchoolNeighbour, SeedCommitment, Street)
 
 
 class _Changes:

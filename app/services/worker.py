@@ -1,4 +1,5 @@
-"""Work taken off the parents' path, done by `flask --app run worker` (or each piece by cron)."""
+"""Work taken off the parents' path, done by `flask --app run worker` (or each piece by cron).
+The parents' SMS have their own service, `flask --app run send-messages`."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,9 @@ from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from app.model_base import county_now
-from app.services import flags, forecast, notifications
+from flask import current_app
+
+from app.services import export_jobs, flags, forecast
 
 log = logging.getLogger("ruxue.worker")
 
@@ -19,7 +22,6 @@ class Schedule:
     """When each job last ran (seconds on the monotonic clock) and how often it runs."""
 
     forecast_every: float = 300.0
-    sms_every: float = 60.0
     last: dict[str, float] = field(default_factory=dict)
 
     def due(self, job: str, every: float, clock: float) -> bool:
@@ -30,7 +32,7 @@ class Schedule:
 
 
 def run_once(session: Session, schedule: Schedule, clock: float | None = None) -> dict[str, int]:
-    """One pass: stale conflict flags always; forecasts and SMS retries when their time comes."""
+    """One pass: stale conflict flags always; forecasts when their time comes."""
     clock = time.monotonic() if clock is None else clock
     done = {"flags": 0}
     while True:
@@ -38,10 +40,13 @@ def run_once(session: Session, schedule: Schedule, clock: float | None = None) -
         done["flags"] += n
         if n == 0:
             break
+    storage = current_app.extensions["ruxue_storage"]
+    done["exports"] = 0
+    while export_jobs.run_next(session, storage) is not None:
+        done["exports"] += 1
     if schedule.due("forecast", schedule.forecast_every, clock):
         done["forecast"] = sum(forecast.refresh_all(session, county_now()).values())
-    if schedule.due("sms", schedule.sms_every, clock):
-        done["sms"] = notifications.retry_failed(session)[0]
+        export_jobs.purge(session, storage)
     return done
 
 

@@ -1,6 +1,7 @@
 """The one place views, APIs and menus are registered."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app import security as s
@@ -57,6 +58,9 @@ def register_views(appbuilder) -> None:
     add(dashboard.DashboardView, "Bureau dashboard", _l("Bureau dashboard"), "fa-bar-chart", *apps_menu)
     add(allocation.AllocationView, "Seat allocation", _l("Seat allocation"), "fa-random", *apps_menu)
     appbuilder.add_view_no_menu(applications.ApplicationChoiceModelView)
+    # the worker builds large exports with the list's own filters (app/services/export_jobs.py)
+    reviewer_list = next(v for v in appbuilder.baseviews if isinstance(v, review.ApplicationModelView))
+    current_app.extensions["ruxue_export_query"] = reviewer_list.export_query
 
     accounts_menu = (s.MENU_ACCOUNTS, _l("Accounts"), "fa-users")
     add(accounts.ParentAccountModelView, "Parent accounts", _l("Parent accounts"), "fa-mobile", *accounts_menu)

@@ -10,19 +10,40 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError as MarshmallowValidationError
 from marshmallow.validate import Range
 from wtforms import SelectField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from app import security
+from app.errors import UserError
 from app.labels import CHOICES, COLUMNS
 from app.services import scope
+from app.models import Application
 from app.services.county_schema import column_minimums
+from app.views.lists import SafeListMixin
 
 
 class RuxueInterface(SQLAInterface):
     """FAB makes every NOT NULL column required in forms; a text or yes/no column with a
-    default is optional to the person filling the form (an unticked box means False)."""
+    default is optional to the person filling the form (an unticked box means False).
+    ``list_loads``: loader options for the rows of a list page, so its columns come in a fixed
+    number of statements instead of one per row."""
+
+    def __init__(self, obj, session=None, list_loads=()):
+        super().__init__(obj, session)
+        self.list_loads = tuple(list_loads)
+
+    def apply_all(self, query, *args, **kwargs):
+        query = super().apply_all(query, *args, **kwargs)
+        return query.options(*self.list_loads) if self.list_loads else query
+
+    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None, **kwargs):
+        if filters is None and page is None and page_size is None and not order_column and not kwargs:
+            # a related drop-down of a form: FAB counts the rows and throws the count away
+            rows = self.session.query(self.obj).all()
+            return len(rows), rows
+        return super().query(filters, order_column, order_direction, page, page_size, **kwargs)
 
     def is_nullable(self, col_name: str) -> bool:
         column = self.list_columns.get(col_name)
@@ -50,6 +71,8 @@ class ApplicationScopeFilter(BaseFilter):
         if user_sees_all_schools():
             return query
         user_id = getattr(g.user, "id", None)
+        if self.model is Application and self.column_name == "id":
+            return query.filter(scope.visible_condition(user_id))
         column = getattr(self.model, self.column_name)
         return query.filter(column.in_(scope.visible_application_ids(user_id)))
 
@@ -67,7 +90,7 @@ def _choice_field(label, choices: dict, required: bool) -> SelectField:
     )
 
 
-class RuxueModelView(ModelView):
+class RuxueModelView(SafeListMixin, ModelView):
     """Common options: permissions by resource, Chinese labels, enum pickers, scoped actions."""
 
     method_permission_name = security.MODEL_VIEW_METHODS
@@ -104,18 +127,8 @@ class RuxueModelView(ModelView):
 
     def _init_properties(self):
         super()._init_properties()
-        if not self.search_filters:
-            return
-        extra = {col: [f(col, self.datamodel) for f in classes] for col, classes in self.search_filters.items()}
-        self._filters = self.datamodel.get_filters(self.search_columns, {c: v for c, v in extra.items() if c in self.search_columns})
-        for col, instances in extra.items():
-            if col in self.search_columns:
-                # FAB reads ?_flt_<index>_<col> against all filters of the column
-                self._filters._all_filters[col] = self._filters._all_filters.get(col, []) + instances
-            else:
-                self._filters._search_filters[col] = instances
-                self._filters._all_filters[col] = instances
-                self._filters.search_columns = [*self._filters.search_columns, col]
+        # FAB still reads self._filters outside the list (its search form); lists build their own
+        self._filters = self._new_filters()
 
     def scoped_or_404(self, pk):
         """A row only if the user's scope (base_filters) includes it: actions and extra routes too."""
@@ -209,3 +222,25 @@ def _label_of(choices: dict):
         return str(label) if label is not None else (value or "")
 
     return format_value
+
+
+def form_check(rule):
+    """A WTForms validator from a service rule that raises UserError: one rule, one message."""
+    def validate(_form, field):
+        try:
+            rule(field.data)
+        except UserError as error:
+            raise ValidationError(str(error.message)) from None
+
+    return validate
+
+
+def api_check(rule):
+    """The same rule as a marshmallow validator for the REST API."""
+    def validate(value):
+        try:
+            rule(value)
+        except UserError as error:
+            raise MarshmallowValidationError(str(error.message)) from None
+
+    return validate

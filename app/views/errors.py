@@ -25,6 +25,27 @@ def register_error_handlers(app) -> None:
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, database_unavailable)
     app.register_error_handler(exc.DBAPIError, _dbapi_error)
+    app.before_request(_drop_unreadable_paging)
+
+
+def _drop_unreadable_paging():
+    """FAB reads page_<view> and psize_<view> with int() on every list and detail page: an
+    argument that does not parse is dropped (with a message) instead of becoming a 500."""
+    from flask import flash, redirect
+    from flask_babel import gettext
+    from werkzeug.datastructures import MultiDict
+
+    from app.views.lists import page_args_problem
+
+    bad = page_args_problem(request.args)
+    if bad is None or request.method not in ("GET", "HEAD"):
+        return None
+    kept = MultiDict([(k, v) for k, v in request.args.items(multi=True) if not k.startswith(("page_", "psize_"))])
+    flash(gettext("The page number or size was not a number; the first page is shown."), "warning")
+    from urllib.parse import urlencode
+
+    query = urlencode(list(kept.items(multi=True)))
+    return redirect(request.path + (f"?{query}" if query else ""))
 
 
 def _dbapi_error(error: exc.DBAPIError):

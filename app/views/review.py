@@ -1,19 +1,20 @@
 """The reviewers' application screen: filters, flags, detail, actions with reasons, exports."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, stream_with_context, url_for
 from flask_appbuilder.actions import action
-from flask_appbuilder.models.sqla.filters import FilterRelation
+from flask_appbuilder.models.sqla.filters import FilterNotEqual, FilterRelation
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import security
 from app.errors import UserError
 from app.extensions import appbuilder, db
 from app.models import Application, ApplicationChoice, ApplicationEvent, Attachment, ReasonTemplate
-from app.services import audit, exports, review
+from app.services import audit, export_jobs, exports, review
 from app.services.clock import local_now
 from app.services.allocation_words import explain as explain_allocation
 from app.services.flags import compute as compute_flags
@@ -43,7 +44,10 @@ class ApplicationModelView(ReadOnlyModelView):
 
     entity = _l("Application")
     list_title = _l("Applications")
-    datamodel = RuxueInterface(Application)
+    datamodel = RuxueInterface(Application, list_loads=(
+        joinedload(Application.child), joinedload(Application.period), joinedload(Application.channel),
+        selectinload(Application.choices),  # with their schools (joined on the choice)
+    ))
     class_permission_name = "Application"
     method_permission_name = {
         **ReadOnlyModelView.method_permission_name,
@@ -54,11 +58,14 @@ class ApplicationModelView(ReadOnlyModelView):
         "reason": security.REVIEW,
         "export_csv": security.READ,
         "export_xlsx": security.READ,
+        "export_job": security.READ,
+        "export_file": security.READ,
         "full_id": security.FULL_ID,
     }
     # reading, reviewing and full IDs are separate grants (see app/security.py)
     base_permissions = ["can_" + security.READ, "can_" + security.REVIEW, "can_" + security.FULL_ID]
-    base_filters = scoped_filters("id")
+    # drafts are the families' unfinished work: not in the reviewers' list (nor its exports)
+    base_filters = [*scoped_filters("id"), ["status", FilterNotEqual, "draft"]]
     related_views = [ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView]
     show_template = "staff/application_show.html"
     list_template = "staff/application_list.html"
@@ -150,21 +157,55 @@ class ApplicationModelView(ReadOnlyModelView):
         audit.record(db.session, g.user.id, "full_id", item.id, item.number)
         return self.render_template("staff/full_id.html", item=item)
 
-    def _current_rows(self):
-        filters = self._filters.get_joined_filters(self._base_filters)
-        _, rows = self.datamodel.query(filters, "submitted_at", "desc")
-        return rows
+    def export_query(self, session, args, scope_user_id):
+        """The list's rows for these query-string filters and this scope (the worker calls it too)."""
+        filters = self._new_filters()
+        self._read_filters(filters, [], args)
+        return filters.apply_all(exports.scoped(session, scope_user_id))
+
+    def _export(self, kind: str):
+        """Exactly the rows of the list's own URL; a file too large for one request becomes a job."""
+        scope_user = None if user_sees_all_schools() else g.user.id
+        query = self.export_query(db.session, request.args, scope_user)
+        limit = current_app.config["EXPORT_INLINE_ROWS"][kind]
+        if exports.count(query) > limit:
+            job = export_jobs.create(db.session, g.user.id, kind, request.args, scope_user is None, _full_ids())
+            return redirect(url_for(".export_job", job_id=job.id))
+        name = f"applications.{kind}"
+        headers = {"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "private, no-store"}
+        if kind == "csv":
+            return Response(stream_with_context(exports.csv_chunks(db.session, query, _full_ids())),
+                            mimetype=export_jobs.CONTENT_TYPES["csv"], headers=headers)
+        return Response(exports.xlsx_bytes(db.session, query, _full_ids()), mimetype=export_jobs.CONTENT_TYPES["xlsx"],
+                        headers=headers)
 
     @expose("/export.csv")
     @has_access
     def export_csv(self):
         """Exactly the rows of the current list (filters and scope); IDs masked unless allowed."""
-        body = exports.to_csv(self._current_rows(), _full_ids())
-        return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=applications.csv"})
+        return self._export("csv")
 
     @expose("/export.xlsx")
     @has_access
     def export_xlsx(self):
-        body = exports.to_excel(self._current_rows(), _full_ids())
-        return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": "attachment; filename=applications.xlsx"})
+        return self._export("xlsx")
+
+    @expose("/exports/<int:job_id>")
+    @has_access
+    def export_job(self, job_id):
+        """A large export's progress; its file when ready. Only the one who asked sees it."""
+        job = export_jobs.own(db.session, job_id, g.user.id)
+        if job is None:
+            abort(404)
+        return self.render_template("staff/export_job.html", job=job)
+
+    @expose("/exports/<int:job_id>/file")
+    @has_access
+    def export_file(self, job_id):
+        job = export_jobs.own(db.session, job_id, g.user.id)
+        if job is None or job.state != "done":
+            abort(404)
+        body = current_app.extensions["ruxue_storage"].read(job.storage_key)
+        return Response(body, mimetype=export_jobs.CONTENT_TYPES[job.kind],
+                        headers={"Content-Disposition": f"attachment; filename=applications.{job.kind}",
+                                 "Cache-Control": "private, no-store"})

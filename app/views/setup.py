@@ -11,7 +11,8 @@ from app.models import (
     Notice,
     ReasonTemplate,
 )
-from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView
+from app.services import allocation_settings
+from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView, api_check, form_check
 
 
 class ChannelMaterialModelView(RuxueModelView):
@@ -118,6 +119,8 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "ownership": _l("Private schools have their own entrance."),
         "priority_keys": _l("Comma-separated, best first: sibling, catchment, channel, birth, lottery."),
     }
+    # checked here, where they are saved, not first at the allocation
+    validators_columns = {"priority_keys": [form_check(allocation_settings.priority_keys)]}
 
 
 class MaterialTypeModelView(RuxueModelView):
@@ -158,6 +161,8 @@ class PeriodApi(RuxueModelRestApi):
     datamodel = RuxueInterface(EnrollmentPeriod)
     list_columns = show_columns = ["id", *EnrollmentPeriodModelView._fields]
     add_columns = edit_columns = EnrollmentPeriodModelView._fields
+    validators_columns = {"priority_keys": api_check(allocation_settings.priority_keys),
+                          "allocation_mechanism": api_check(allocation_settings.mechanism)}
 
 
 class ChannelApi(RuxueModelRestApi):

@@ -57,7 +57,22 @@ def period(period_id):
     item = db.session.get(EnrollmentPeriod, period_id)
     if item is None:
         abort(404)
-    return render_template("public/period.html", period=item, state=eligibility.period_state(item, now()))
+    from app.services.allocation_report import public_rounds
+
+    return render_template("public/period.html", period=item, state=eligibility.period_state(item, now()),
+                           rounds=public_rounds(db.session, item))
+
+
+@bp.route("/period/<int:period_id>/results")
+@shared_page
+def period_results(period_id):
+    """Each published round: its seed, commitment, inputs digest and per-school cut-offs."""
+    from app.services.allocation_report import COLUMNS, public_rounds
+
+    item = db.session.get(EnrollmentPeriod, period_id)
+    if item is None:
+        abort(404)
+    return render_template("public/period_results.html", period=item, rounds=public_rounds(db.session, item), columns=COLUMNS)
 
 
 @bp.route("/lookup")
