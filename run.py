@@ -3,11 +3,12 @@ import os
 import sys
 
 from app import create_app
-from config import ConfigError
 
 try:
-    app = create_app()
-except ConfigError as error:
+    app = create_app()  # config.py is read here: a wrong number fails as the class is built
+except RuntimeError as error:
+    if type(error).__name__ != "ConfigError":
+        raise
     # one line a county's IT can act on, not a traceback
     print(f"ruxue: {error}", file=sys.stderr)
     sys.exit(1)

@@ -67,7 +67,9 @@ def _trust_proxies(app: Flask) -> None:
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        # no x_prefix: Ruxue is served at the root, and a prefix from a header would end up in
+        # every link of a cached page
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0)
 
 
 # Endpoints that carry a rate limit. Every other request skips Flask-Limiter's per-request work

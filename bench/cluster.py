@@ -234,13 +234,10 @@ def site_config(node_ports: list[int], http_port: int, https_port: int, cert: Pa
     site = Site(NGINX_SITE.read_text())
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in node_ports)
     _sub(site, r"^[ \t]*server 127\.0\.0\.1:8000 max_fails=3 fail_timeout=10s;\n", servers, "upstream: the nodes' ports")
-    _sub(site, r"^[ \t]*listen \[::\]:(80|443)( ssl)?;\n", "", "no IPv6 listeners", count=2)
+    _sub(site, r"^[ \t]*listen \[::\]:(80|443)( ssl http2)?;\n", "", "no IPv6 listeners", count=2)
     _sub(site, r"^([ \t]*)listen 80;", rf"\1listen 127.0.0.1:{http_port};", "listen: HTTP on a free loopback port")
-    old_http2 = (version or nginx_version()) < (1, 25, 1)
-    _sub(site, r"^([ \t]*)listen 443 ssl;", rf"\1listen 127.0.0.1:{https_port} ssl{' http2' if old_http2 else ''};",
+    _sub(site, r"^([ \t]*)listen 443 ssl http2;", rf"\1listen 127.0.0.1:{https_port} ssl http2;",
          "listen: HTTPS on a free loopback port")
-    if old_http2:
-        _sub(site, r"^[ \t]*http2 on;\n", "", "nginx < 1.25.1: `http2 on;` is unknown, http2 goes on the listen line")
     _sub(site, r"server_name enroll\.example\.gov\.cn;", "server_name 127.0.0.1;", "server_name", count=2)
     _sub(site, r"ssl_certificate     /etc/ssl/ruxue/fullchain\.pem;", f"ssl_certificate     {cert};", "certificate: self-signed")
     _sub(site, r"ssl_certificate_key /etc/ssl/ruxue/privkey\.pem;", f"ssl_certificate_key {key};", "key: self-signed")

@@ -23,7 +23,8 @@ max_requests_jitter = max_requests // 10
 preload_app = True
 # Access log without query strings: nothing personal is ever in a URL, but keep the lines short.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# the parent's address as nginx saw it (X-Real-IP; gunicorn's own %(h)s is nginx's)
+access_log_format = '%({x-real-ip}i)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # X-Forwarded-* is trusted by the app (PROXY_FIX_HOPS), not by gunicorn.

@@ -37,6 +37,7 @@ def _start(env_changes: dict) -> subprocess.CompletedProcess:
     ({"RUXUE_ALLOW_LOG_SMS": None}, "which sends no SMS"),
     ({"SMS_SENDER": "nowhere.Sender"}, "SMS_SENDER='nowhere.Sender' cannot be imported"),
     ({"DB_POOL_SIZE": "many", "DATABASE_URL": "postgresql://x@127.0.0.1:1/y"}, "DB_POOL_SIZE must be a whole number"),
+    ({"PROXY_FIX_HOPS": "x"}, "PROXY_FIX_HOPS must be a whole number"),
     ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be local or s3"),
     ({"STORAGE_BACKEND": "s3", "S3_BUCKET": ""}, "STORAGE_BACKEND=s3 needs S3_BUCKET"),
     ({"RUXUE_ENV": "prod"}, "RUXUE_ENV must be one of"),
