@@ -94,7 +94,11 @@ class Config:
     AUTH_TYPE = AUTH_DB
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
+    # The OpenAPI description at /api/v1/_openapi (FAB serves it with its Swagger page, whose
+    # script comes from a CDN that the content security policy refuses: read the JSON instead)
     FAB_API_SWAGGER_UI = True
+    # the largest request: an upload of the largest material (MAX_UPLOAD_MB) and its form
+    MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 20) * 1024 * 1024
     FAB_ADD_SECURITY_API = False
     FAB_API_MAX_PAGE_SIZE = 100
     JWT_ACCESS_TOKEN_EXPIRES = 3600

@@ -17,6 +17,7 @@ def create_app(config=None) -> Flask:
     from app.views import register_views
     from app.views.errors import register_error_handlers
     from app.views.health import register_health
+    from app.web_security import secure
     from app.views.index import RuxueIndexView
     from app.views.public import register_public
     from app.views.storage_admin import register_storage_admin
@@ -44,6 +45,7 @@ def create_app(config=None) -> Flask:
         register_storage_admin(app, str(_root() / "translations"))
     register_error_handlers(app)
     register_health(app)
+    secure(app)
     register_commands(app)
     _trust_proxies(app)
     _name_the_node(app)

@@ -5,6 +5,7 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 
@@ -24,4 +25,5 @@ appbuilder = RuxueAppBuilder(update_perms=False)
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+talisman = Talisman()  # security headers (app/web_security.py)
 cache = Cache()  # whole anonymous pages of the parents' site (app/views/public/pages.py)

@@ -94,6 +94,8 @@ class RuxueModelView(SafeListMixin, ModelView):
     """Common options: permissions by resource, Chinese labels, enum pickers, scoped actions."""
 
     method_permission_name = security.MODEL_VIEW_METHODS
+    # FAB's file download route serves from UPLOAD_FOLDER without any scope: Ruxue has its own
+    exclude_route_methods = {"download"}
     page_size = 25
     # column -> key in app.labels.CHOICES; rendered as a select in forms and a word in lists
     enum_columns: dict[str, str] = {}
@@ -181,6 +183,8 @@ class RuxueModelRestApi(ModelRestApi):
     """REST API base: same resources and permissions as the admin views."""
 
     method_permission_name = security.REST_API_METHODS
+    # only the verbs the permissions name: no related/distinct routes nobody uses
+    include_route_methods = set(security.REST_API_METHODS)
     allow_browser_login = True
     page_size = 25
     max_page_size = 100

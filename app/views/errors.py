@@ -22,10 +22,75 @@ FALLBACK = "系统繁忙，请稍后再试 / The system is busy; please try agai
 
 
 def register_error_handlers(app) -> None:
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, database_unavailable)
     app.register_error_handler(exc.DBAPIError, _dbapi_error)
+    app.register_error_handler(CSRFError, lambda error: error_page(400, csrf=True))
+    app.register_error_handler(HTTPException, lambda error: error_page(error.code or 500))
+    app.register_error_handler(Exception, _unexpected)
     app.before_request(_drop_unreadable_paging)
+
+
+def _unexpected(error: Exception):
+    """Anything else: recorded with its traceback in the log (never on the page), a polite 500."""
+    if isinstance(error, exc.DBAPIError):
+        return _dbapi_error(error)
+    log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.endpoint, exc_info=error)
+    _rollback_quietly()
+    return error_page(500)
+
+
+def _messages(code: int, csrf: bool):
+    from flask_babel import gettext
+
+    if csrf:
+        return gettext("The form has expired."), gettext("Go back, reload the page and send the form again.")
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return {
+        400: (gettext("The request could not be read."), gettext("Go back and try again.")),
+        401: (gettext("Please sign in first."), ""),
+        403: (gettext("You are not allowed to open this page."), gettext("If you need it, ask county IT for the right role.")),
+        404: (gettext("This page does not exist."), gettext("The link may be old or mistyped.")),
+        405: (gettext("This page cannot be used that way."), gettext("Go back and use the buttons on the page.")),
+        413: (gettext("The file or form is too large."), gettext("At most %(n)d MB can be sent at once.", n=limit // (1024 * 1024))),
+        429: (gettext("Too many requests."), gettext("Please wait a moment and try again.")),
+    }.get(code, (gettext("Something went wrong on our side."), gettext("It has been recorded. Please try again in a moment.")))
+
+
+def error_page(code: int, csrf: bool = False):
+    """The error in the user's language: JSON for the API, the admin layout for staff signed
+    in, a light page for everyone else; always a way back, never a stack trace."""
+    from flask import render_template
+    from flask_login import current_user
+
+    from app.views.public.pages import same_site_path
+
+    title, detail = _messages(code, csrf)
+    if request.path.startswith("/api/"):
+        response = jsonify(message=title)
+    else:
+        back = same_site_path(request.referrer) if request.referrer else None
+        staff = request.blueprint != "public" and getattr(current_user, "is_authenticated", False)
+        try:
+            if staff:
+                from app.extensions import appbuilder
+
+                body = render_template("staff/error.html", title=title, detail=detail, home="/admin/", back=back,
+                                       appbuilder=appbuilder, base_template=appbuilder.base_template)
+            else:
+                lang = "en" if str(get_locale()) == "en" else "zh-CN"
+                body = current_app.jinja_env.get_template("public/error.html").render(
+                    title=title, detail=detail, home="/", back=back, lang=lang)
+        except Exception:  # the page itself failed: still one line, never a traceback
+            log.exception("the error page could not be drawn")
+            body = f"{title} {detail}"
+        response = Response(body, mimetype="text/html")
+    response.status_code = code
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _drop_unreadable_paging():

@@ -62,9 +62,12 @@ class StorageIndexView(AdminIndexView):
 def register_storage_admin(app, translations_path: str) -> None:
     from flask_admin.menu import MenuLink
 
+    from flask import request
+
     admin = Admin(app, name=_l("Document storage"), url="/storage", endpoint="storage_admin",
                   index_view=StorageIndexView(url="/storage", endpoint="storage_admin"),
-                  translations_path=translations_path)
+                  translations_path=translations_path,
+                  csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""))
     store = app.extensions["ruxue_storage"]
     if getattr(store, "presigns", False):
         view = S3StorageAdmin(store.client, store.bucket, name=_l("Files"), endpoint="storage_files", url="/storage/files")

@@ -107,5 +107,13 @@ def lookup():
 def language(code):
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
-    # only the path of the referring page: never a redirect to another host
-    return redirect(urlparse(request.referrer or "/").path or "/")
+    return redirect(same_site_path(request.referrer))
+
+
+def same_site_path(url: str | None) -> str:
+    """Only the path of a URL, and only one that stays on this site: "//evil.example/x" or
+    "/\\evil.example" would send the browser to another host."""
+    path = urlparse(url or "/").path or "/"
+    if not path.startswith("/") or path.startswith(("//", "/\\")) or "\\" in path:
+        return "/"
+    return path
