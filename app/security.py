@@ -102,13 +102,6 @@ def _grant(resources, permissions) -> list[str]:
     return [_any(resources), _any("can_" + p for p in permissions)]
 
 
-def _menus(*categories: str) -> list[str]:
-    names = list(categories)
-    for category in categories:
-        names.extend(MENU_ITEMS[category])
-    return [_any(names), _any([MENU_ACCESS])]
-
-
 # Every staff member may see and change their own account and read the API description.
 _SELF_SERVICE = [
     ["^UserDBModelView$", "^(can_userinfo|resetmypassword|userinfoedit)$"],
@@ -122,31 +115,57 @@ COUNTY_IT = "CountyIT"
 BUREAU_REVIEWER = "BureauReviewer"
 SCHOOL_REVIEWER = "SchoolReviewer"
 
-ROLES: dict[str, list[list[str]]] = {
-    ADMIN: [[".*", ".*"]],
+# What each role may do, as (resources, permissions). FAB gets regex pairs made from these, and
+# the menus a role sees are computed from them: an item shows only where its page opens.
+GRANTS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {
     COUNTY_IT: [
-        _grant(SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
-        _grant([STORAGE], [BROWSE]),
-        _grant([DASHBOARD, ALLOCATION], [READ]),
-        _grant(APPLICATIONS + FAMILIES, [READ]),
-        _grant([APPLICATION], [ALL_SCHOOLS]),
-        _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),
-        *_SELF_SERVICE,
+        (SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
+        ((STORAGE,), [BROWSE]),
+        ((DASHBOARD, ALLOCATION), [READ]),
+        (APPLICATIONS + FAMILIES, [READ]),
+        ((APPLICATION,), [ALL_SCHOOLS]),
     ],
     BUREAU_REVIEWER: [
-        _grant(APPLICATIONS, [READ, REVIEW]),
-        _grant([APPLICATION], [ALL_SCHOOLS, FULL_ID]),
-        _grant([DASHBOARD], [READ]),
-        _grant([ALLOCATION], [READ, ALLOCATE]),
-        _grant(FAMILIES, [READ]),
-        _grant(PLACES + SCHOOLS + ENROLLMENT_SETUP, [READ]),
-        _menus(MENU_PLACES, MENU_SETUP, MENU_APPLICATIONS, MENU_ACCOUNTS),
-        *_SELF_SERVICE,
+        (APPLICATIONS, [READ, REVIEW]),
+        ((APPLICATION,), [ALL_SCHOOLS, FULL_ID]),
+        ((DASHBOARD,), [READ]),
+        ((ALLOCATION,), [READ, ALLOCATE]),
+        (FAMILIES, [READ]),
+        (PLACES + SCHOOLS + ENROLLMENT_SETUP, [READ]),
     ],
     SCHOOL_REVIEWER: [
-        _grant(APPLICATIONS, [READ, REVIEW]),
-        [_any([MENU_APPLICATIONS, "Applications", "Application events", "Attachments"]), _any([MENU_ACCESS])],
-        *_SELF_SERVICE,
+        (APPLICATIONS, [READ, REVIEW]),
     ],
 }
+
+# The page behind each menu item: the resource and permission that open it.
+MENU_NEEDS = {
+    "Districts": ("District", READ), "Streets": ("Street", READ), "Communities": ("Community", READ),
+    "Schools": ("School", READ), "Catchments": ("Catchment", READ), "Neighbour schools": ("SchoolNeighbour", READ),
+    "Seats per grade": ("SchoolGradeSeats", READ), "Enrollment periods": ("EnrollmentPeriod", READ),
+    "Channels": ("Channel", READ), "Channel materials": ("ChannelMaterial", READ),
+    "Channel form sections": ("ChannelSection", READ), "Material types": ("MaterialType", READ),
+    "Notices": ("Notice", READ), "Reason templates": ("ReasonTemplate", READ), "Message templates": ("MessageTemplate", READ),
+    "County import and export": (COUNTY_SETUP, EXPORT), "Document storage": (STORAGE, BROWSE),
+    "Applications": ("Application", READ), "Application events": ("ApplicationEvent", READ),
+    "Attachments": ("Attachment", READ), "Bureau dashboard": (DASHBOARD, READ), "Seat allocation": (ALLOCATION, READ),
+    "Parent accounts": ("ParentAccount", READ), "Children": ("Child", READ), "Guardians": ("Guardian", READ),
+    "Messages": ("Message", READ), "Reviewer schools": ("ReviewerSchool", READ), "Sensitive reads": ("SensitiveRead", READ),
+}
+
+
+def menu_items(grants) -> list[str]:
+    """The menu items (and their categories) whose pages the grants open."""
+    granted = {(resource, permission) for resources, permissions in grants for resource in resources for permission in permissions}
+    items = [item for item, need in MENU_NEEDS.items() if need in granted]
+    categories = [c for c, members in MENU_ITEMS.items() if set(members) & set(items)]
+    return categories + items
+
+
+def _role(grants) -> list[list[str]]:
+    return [*(_grant(resources, permissions) for resources, permissions in grants),
+            [_any(menu_items(grants)), _any([MENU_ACCESS])], *_SELF_SERVICE]
+
+
+ROLES: dict[str, list[list[str]]] = {ADMIN: [[".*", ".*"]], **{name: _role(grants) for name, grants in GRANTS.items()}}
 STAFF_ROLES = (COUNTY_IT, BUREAU_REVIEWER, SCHOOL_REVIEWER)

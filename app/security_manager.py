@@ -6,6 +6,9 @@ from flask_appbuilder.security.views import UserDBModelView
 class RuxueUserDBModelView(UserDBModelView):
     """Staff accounts (FAB's user view with readable yes/no)."""
 
+    # FAB's own name: the self-service grants (user info, own password) are written for it
+    class_permission_name = "UserDBModelView"
+
     def __init__(self, *args, **kwargs):
         from app.views.base import format_plain
 

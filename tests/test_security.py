@@ -124,3 +124,18 @@ def test_an_unexpected_error_is_a_polite_page_and_a_log_line(tmp_path):
     html = response.get_data(as_text=True)
     assert response.status_code == 500 and "系统出现错误" in html
     assert "Traceback" not in html and "secret detail" not in html and "430726" not in html
+
+
+@pytest.mark.parametrize("role", ["Admin", "CountyIT", "BureauReviewer", "SchoolReviewer"])
+def test_every_menu_link_a_role_sees_opens(role_clients, role):
+    """A menu shows exactly what the role can open: every link in the menus and the navbar answers 200."""
+    client = role_clients[role]
+    html = client.get("/admin/").get_data(as_text=True)
+    links = set(re.findall(r'<a[^>]+href="(/[^"#?]*)"', html))
+    skip = ("/logout", "/lang/", "/static/", "/language/")
+    links = {link for link in links if not link.startswith(skip)}
+    assert len(links) >= (3 if role == "SchoolReviewer" else 10), links
+    failed = {link: client.get(link, follow_redirects=True).status_code for link in sorted(links)}
+    assert {link: code for link, code in failed.items() if code != 200} == {}
+    userinfo = client.get("/users/userinfo/")
+    assert userinfo.status_code == 200
