@@ -1,6 +1,7 @@
 """Settings for Ruxue. Every value can be overridden from the environment."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +43,12 @@ def _development_secret_key() -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _password_policy(password: str) -> None:
+    from app.services.staff import password_policy
+
+    password_policy(password)
 
 
 def _secret_key(env: str) -> str:
@@ -116,6 +123,16 @@ class Config:
     SMS_SENDER = os.environ.get("SMS_SENDER", "app.services.sms.LogSender")
     # The SMS service (`flask --app run send-messages`) sends at most this many per second.
     SMS_RATE_PER_SECOND = _int("SMS_RATE_PER_SECOND", 20)
+    # Staff sign-in: failures allowed per account and per address before a lockout (counted in
+    # the rate-limit store: Redis with several workers), idle timeout and absolute lifetime.
+    STAFF_LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("STAFF_LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    STAFF_LOGIN_FAILURES_PER_ADDRESS = os.environ.get("STAFF_LOGIN_FAILURES_PER_ADDRESS", "20 per 15 minutes")
+    STAFF_IDLE_MINUTES = _int("STAFF_IDLE_MINUTES", 30)
+    STAFF_SESSION_HOURS = _int("STAFF_SESSION_HOURS", 12)
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=_int("STAFF_SESSION_HOURS", 12))
+    # Staff passwords: at least 10 characters with letters and digits (FAB checks it in its forms)
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = staticmethod(lambda password: _password_policy(password))
     # Production refuses the log-only sender (parents would get no code) unless this says so.
     ALLOW_LOG_SMS = _flag("RUXUE_ALLOW_LOG_SMS")
     # Development only: show the login code on the page, as no SMS gateway is plugged in.

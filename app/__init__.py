@@ -17,6 +17,7 @@ def create_app(config=None) -> Flask:
     from app.views import register_views
     from app.views.errors import register_error_handlers
     from app.views.health import register_health
+    from app.staff_auth import check_staff_session
     from app.web_security import secure
     from app.views.index import RuxueIndexView
     from app.views.public import register_public
@@ -29,6 +30,7 @@ def create_app(config=None) -> Flask:
     app.extensions["ruxue_sms"] = load_sender(app.config["SMS_SENDER"])
     app.extensions["ruxue_storage"] = from_config(app.config)
 
+    app.before_request(_fresh_request_state)
     db.init_app(app)
     # migrations/env.py points Alembic at FAB's Model.metadata, which our tables share.
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True)
@@ -46,6 +48,7 @@ def create_app(config=None) -> Flask:
     register_error_handlers(app)
     register_health(app)
     secure(app)
+    app.before_request(check_staff_session)
     register_commands(app)
     _trust_proxies(app)
     _name_the_node(app)
@@ -60,6 +63,15 @@ def _name_the_node(app: Flask) -> None:
         def node_header(response):
             response.headers["X-Ruxue-Node"] = name
             return response
+
+
+def _fresh_request_state() -> None:
+    """g lives as long as the app context, which one request does not always own (tests, the
+    CLI): the signed-in user and the parent are read again from this request's own session."""
+    from flask import g
+
+    for name in ("_login_user", "user", "parent", "unread"):
+        g.pop(name, None)
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -600,10 +600,11 @@ from app.models_ops import (  # noqa: E402,F401
     AllocationForecast,
     AllocationRound,
     AllocationRun,
+    AuditLog,
+    StaffSession,
     ExportJob,
     SeedCommitment,
     MessageTemplate,
     OtpCode,
     ReasonTemplate,
-    SensitiveRead,
 )

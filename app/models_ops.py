@@ -46,21 +46,26 @@ class MessageTemplate(Model):
         return f"{self.step} ({self.locale})"
 
 
-class SensitiveRead(Model):
-    """Who looked at a full ID number or opened an attachment, and when."""
+class AuditLog(Model):
+    """The audit trail an assessment reads (等保): staff sign-ins and failures, every status change,
+    every sensitive read and export, every set-up change — who, when, from which address, on
+    what, with which result. Append-only for everyone: no view edits or deletes it, and a
+    database trigger refuses UPDATE and any DELETE of a row younger than the retention."""
 
-    __tablename__ = "sensitive_read"
+    __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    application_id: Mapped[Optional[int]] = mapped_column(ForeignKey("application.id", ondelete="SET NULL"))
+    # no foreign key: a record outlives the account it names
+    actor_user_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(80), default="")  # staff username, masked parent phone, "system"
+    address: Mapped[str] = mapped_column(String(45), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object: Mapped[str] = mapped_column(String(128), default="")
+    result: Mapped[str] = mapped_column(String(16), default="ok")  # ok, refused, failed
     detail: Mapped[str] = mapped_column(String(255), default="")
-    user = relationship(User)
-    application = relationship("Application")
 
     def __repr__(self) -> str:
-        return f"{self.user} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object} ({self.result})"
 
 
 RUN_STATES = ("simulated", "published")
@@ -211,3 +216,21 @@ class ExportJob(Model):
 
     def __repr__(self) -> str:
         return f"export #{self.id} ({self.state})"
+
+
+class StaffSession(Model):
+    """A staff sign-in, kept on the server: the cookie carries only its token, so a copied cookie
+    dies with logout, with a password change, after STAFF_IDLE_MINUTES without a request and
+    after STAFF_SESSION_HOURS in all."""
+
+    __tablename__ = "staff_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    address: Mapped[str] = mapped_column(String(45), default="")
+
+    def __repr__(self) -> str:
+        return f"staff session {self.id} of user {self.user_id}"

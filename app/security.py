@@ -31,7 +31,7 @@ ENROLLMENT_SETUP = (
     "MessageTemplate",
 )
 SETUP = PLACES + SCHOOLS + ENROLLMENT_SETUP + ("ReviewerSchool",)
-# SensitiveRead (the audit of full-ID and attachment reads) is granted to no role: Admin only.
+# AuditLog (the audit trail) is granted to no role: Admin only, and even Admin only reads it.
 COUNTY_SETUP = "CountySetup"  # the import / export page
 APPLICATIONS = ("Application", "ApplicationChoice", "Attachment", "ApplicationEvent")
 FAMILIES = ("ParentAccount", "Child", "Guardian", "Message")
@@ -61,7 +61,7 @@ MENU_ITEMS = {
         "Document storage",
     ),
     MENU_APPLICATIONS: ("Applications", "Application events", "Attachments", "Bureau dashboard", "Seat allocation"),
-    MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools", "Sensitive reads"),
+    MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools", "Audit log"),
 }
 
 # How FAB view methods map onto the permissions above
@@ -150,7 +150,7 @@ MENU_NEEDS = {
     "Applications": ("Application", READ), "Application events": ("ApplicationEvent", READ),
     "Attachments": ("Attachment", READ), "Bureau dashboard": (DASHBOARD, READ), "Seat allocation": (ALLOCATION, READ),
     "Parent accounts": ("ParentAccount", READ), "Children": ("Child", READ), "Guardians": ("Guardian", READ),
-    "Messages": ("Message", READ), "Reviewer schools": ("ReviewerSchool", READ), "Sensitive reads": ("SensitiveRead", READ),
+    "Messages": ("Message", READ), "Reviewer schools": ("ReviewerSchool", READ), "Audit log": ("AuditLog", READ),
 }
 
 

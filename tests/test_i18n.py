@@ -58,7 +58,7 @@ ADMIN_PAGES = [
     "/dashboard/",
     "/reasontemplatemodelview/list/",
     "/messagetemplatemodelview/add",
-    "/sensitivereadmodelview/list/",
+    "/auditlogmodelview/list/",
     "/applicationmodelview/reason/return?ids=1",
     "/applicationmodelview/full_id/1",
     "/allocation/",

@@ -19,7 +19,7 @@ from app.models import (
     MessageTemplate,
     ReasonTemplate,
     School,
-    SensitiveRead,
+    AuditLog,
 )
 from app.services import flags, review, workflow
 from tests.conftest import at_once, csrf_token
@@ -294,19 +294,21 @@ def test_full_id_and_attachment_reads_are_recorded_for_admin(app, db_session, bu
     from tests.test_storage import _attachment_for
 
     application = _new_submitted(app, db_session)
-    before = db_session.query(SensitiveRead).count()
+    reads = select(AuditLog).where(AuditLog.action.like("read:%"))
+    before = len(db_session.scalars(reads).all())
     page = bureau_client.get(f"/applicationmodelview/full_id/{application.id}").get_data(as_text=True)
     assert application.child.id_number in page
     assert school_client.get(f"/applicationmodelview/full_id/{application.id}").status_code == 403
     attachment = _attachment_for(app, db_session, "SM-X5", inside=True)
     school_client.get(f"/attachmentmodelview/file/{attachment.id}")
-    rows = db_session.scalars(select(SensitiveRead).order_by(SensitiveRead.id.desc()).limit(2)).all()
-    assert db_session.query(SensitiveRead).count() == before + 2
-    assert {r.kind for r in rows} == {"full_id", "attachment"}
-    listing = admin_client.get("/sensitivereadmodelview/list/").get_data(as_text=True)
-    assert "完整证件号码" in listing and "附件" in listing
-    assert county_it_client.get("/sensitivereadmodelview/list/").status_code == 403
-    assert bureau_client.get("/sensitivereadmodelview/list/").status_code == 403
+    rows = db_session.scalars(reads.order_by(AuditLog.id.desc()).limit(2)).all()
+    assert len(db_session.scalars(reads).all()) == before + 2
+    assert {r.action for r in rows} == {"read:full_id", "read:attachment"}
+    assert {r.actor for r in rows} == {"bureau_reviewer", "reviewer_SM-X5"} and all(r.address for r in rows)
+    listing = admin_client.get("/auditlogmodelview/list/").get_data(as_text=True)
+    assert "查看（完整身份证号）" in listing and "查看（附件）" in listing
+    assert county_it_client.get("/auditlogmodelview/list/").status_code == 403
+    assert bureau_client.get("/auditlogmodelview/list/").status_code == 403
 
 
 def test_message_templates_from_the_county_and_failed_sms_retried(app, db_session):

@@ -14,7 +14,8 @@ def ensure_roles(sm) -> None:
 
 
 def random_password() -> str:
-    return secrets.token_urlsafe(9)
+    """Random, and within the password policy (a letter and a digit for sure)."""
+    return f"r{secrets.token_urlsafe(9)}{secrets.randbelow(10)}"
 
 
 def create_staff_user(sm, username: str, role_name: str, password: str, first: str, last: str = ""):
@@ -44,3 +45,18 @@ def assign_reviewer(session, user, schools) -> None:
         if school.id not in existing:
             session.add(ReviewerSchool(user_id=user.id, school_id=school.id))
     session.commit()
+
+
+MIN_PASSWORD = 10
+
+
+def password_policy(password: str) -> None:
+    """A staff password: at least 10 characters, with letters and digits. Raises FAB's error
+    with a message in the user's language (FAB shows it under the field)."""
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+    from flask_babel import gettext
+
+    text = password or ""
+    if len(text) < MIN_PASSWORD or not any(c.isalpha() for c in text) or not any(c.isdigit() for c in text):
+        raise PasswordComplexityValidationError(
+            gettext("A password needs at least %(n)d characters, with letters and digits.", n=MIN_PASSWORD))

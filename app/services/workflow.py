@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.errors import UserError
 from app.model_base import county_now
 from app.models import Application, ApplicationEvent
-from app.services import notifications
+from app.services import audit, notifications
 
 PARENT = "parent"
 STAFF = "staff"
@@ -92,6 +92,8 @@ def transition(
     except StaleDataError:
         raise TransitionError(refused) from None
     notifications.notify(session, application, name, reason.strip(), now)
+    audit.log(session, f"status:{name}", f"application {application.number}", detail=f"{event.from_status} → {step.target}",
+              user_id=user_id)
     return event
 
 

@@ -68,7 +68,7 @@ def register_views(appbuilder) -> None:
     add(accounts.GuardianModelView, "Guardians", _l("Guardians"), "fa-user", *accounts_menu)
     add(accounts.MessageModelView, "Messages", _l("Messages"), "fa-envelope", *accounts_menu)
     add(accounts.ReviewerSchoolModelView, "Reviewer schools", _l("Reviewer schools"), "fa-id-badge", *accounts_menu)
-    add(applications.SensitiveReadModelView, "Sensitive reads", _l("Sensitive reads"), "fa-eye", *accounts_menu)
+    add(applications.AuditLogModelView, "Audit log", _l("Audit log"), "fa-eye", *accounts_menu)
 
     for api in (
         places.DistrictApi,
