@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PG = "postgresql://postgres@127.0.0.1:5432"
 RUXUE_DB, BARE_DB = "ruxue_bench", "ruxue_bench_bare"
-OWN_DATABASES = frozenset({RUXUE_DB, BARE_DB, "ruxue_bench_publish"})
+OWN_DATABASES = frozenset({RUXUE_DB, BARE_DB, "ruxue_bench_publish", "ruxue_bench_screens"})
 RUXUE_PORT, BARE_PORT = 8201, 8202
 
 
