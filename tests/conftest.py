@@ -20,6 +20,19 @@ class SuiteConfig(TestConfig):
     WTF_CSRF_ENABLED = True
 
 
+def _buffered_clients(application):
+    """Test clients read each response to its end and close it, as a WSGI server does: a
+    streamed export left open would keep its request's transaction (and its locks) alive."""
+    from flask.testing import FlaskClient
+
+    class BufferedClient(FlaskClient):
+        def open(self, *args, buffered=True, **kwargs):
+            return super().open(*args, buffered=buffered, **kwargs)
+
+    application.test_client_class = BufferedClient
+    return application
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
@@ -32,7 +45,7 @@ def app(tmp_path_factory):
     SuiteConfig.STORAGE_LOCAL_DIR = str(tmp_path_factory.mktemp("uploads"))
     from app import create_app
 
-    application = create_app(SuiteConfig)
+    application = _buffered_clients(create_app(SuiteConfig))
     with application.app_context():
         from flask_migrate import upgrade
 
@@ -74,7 +87,8 @@ def postgres_schema(url: str, purpose: str) -> tuple[str, str]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options=-csearch_path%3D{schema}", schema
+    # the connections carry the schema's name, so the drop can end any this run left open
+    return f"{url}{joiner}options=-csearch_path%3D{schema}&application_name={schema}", schema
 
 
 def drop_postgres_schema(url: str, schema: str) -> None:
@@ -84,6 +98,13 @@ def drop_postgres_schema(url: str, schema: str) -> None:
 
     engine = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
+        # a connection of this run left idle in a transaction (a leak, a killed thread) holds locks
+        # that would make the DROP wait for ever and hang CI: end those (idle pooled connections
+        # hold none and are left alone), then drop with a bounded wait
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = :name AND pid <> pg_backend_pid() "
+                          "AND state LIKE 'idle in transaction%'"), {"name": schema})
+        conn.execute(text("SET lock_timeout = '60s'"))
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 
@@ -102,7 +123,7 @@ def fresh_app(tmp_path):
     schema = None
     if os.environ.get("TEST_DATABASE_URL"):
         Fresh.SQLALCHEMY_DATABASE_URI, schema = postgres_schema(os.environ["TEST_DATABASE_URL"], "fresh")
-    application = create_app(Fresh)
+    application = _buffered_clients(create_app(Fresh))
     try:
         with application.app_context():
             from app.extensions import db

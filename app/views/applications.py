@@ -129,15 +129,17 @@ class AuditLogModelView(ReadOnlyModelView):
 
         from flask import Response, stream_with_context
 
-        query = self.request_filters().apply_all(db.session.query(AuditLog)).order_by(AuditLog.at, AuditLog.id)
+        filters = self.request_filters()
         audit.log(db.session, "export:audit_log", "audit log", detail=request.query_string.decode()[:200], commit=True)
 
         def lines():
+            # built inside the stream, on the stream's session (the view's is closed when it returns)
+            query = filters.apply_all(db.session.query(AuditLog)).order_by(AuditLog.at, AuditLog.id)
             out = io.StringIO()
             writer = csv.writer(out)
             out.write("\ufeff")
             writer.writerow([str(self.label_columns[c]) for c in self.list_columns])
-            for n, row in enumerate(query.execution_options(yield_per=2000), start=1):
+            for n, row in enumerate(query.yield_per(2000), start=1):
                 writer.writerow([safe_cell(str(getattr(row, c) or "")) for c in self.list_columns])
                 if n % 2000 == 0:
                     yield out.getvalue()

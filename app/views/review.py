@@ -174,8 +174,14 @@ class ApplicationModelView(ReadOnlyModelView):
         name = f"applications.{kind}"
         headers = {"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "private, no-store"}
         if kind == "csv":
-            return Response(stream_with_context(exports.csv_chunks(db.session, query, _full_ids())),
-                            mimetype=export_jobs.CONTENT_TYPES["csv"], headers=headers)
+            args, full_ids = request.args.copy(), _full_ids()
+
+            def chunks():
+                # the query is built again inside the stream: the view's session is closed when the
+                # view returns, and one used after that would hold its connection until collected
+                yield from exports.csv_chunks(db.session, self.export_query(db.session, args, scope_user), full_ids)
+
+            return Response(stream_with_context(chunks()), mimetype=export_jobs.CONTENT_TYPES["csv"], headers=headers)
         return Response(exports.xlsx_bytes(db.session, query, _full_ids()), mimetype=export_jobs.CONTENT_TYPES["xlsx"],
                         headers=headers)
 
