@@ -177,9 +177,18 @@ def test_publish_through_the_allocation_page(county):
     unplaced = run.summary["unplaced"]
     for application_id in unplaced[:3]:
         assert session.get(Application, application_id).number in page
+    assert run.seed_hash[:12] in page  # every run shows the hash it ran under
+    bureau.post("/allocation/simulate", data={"period": period.id, "seed": SEED, "mechanism": "deferred_acceptance",
+                                              "csrf_token": csrf_token(bureau)})
+    other = session.scalar(select(AllocationRun).order_by(AllocationRun.id.desc()))
+    assert other.id != run.id
+    assert f"/allocation/publish/{other.id}" in bureau.get(f"/allocation/?period={period.id}").get_data(as_text=True)
     bureau.post(f"/allocation/publish/{run.id}", data={"csrf_token": csrf_token(bureau)})
     session.expire_all()
     assert session.get(AllocationRun, run.id).state == "published"
+    # once a run of the round is published, no other run of it offers a publish button
+    page = bureau.get(f"/allocation/?period={period.id}").get_data(as_text=True)
+    assert "/allocation/publish/" not in page and SEED in page
 
 
 def test_transfers_fill_no_class_beyond_its_seats(fresh_app):
