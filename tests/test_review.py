@@ -307,6 +307,7 @@ def test_full_id_and_attachment_reads_are_recorded_for_admin(app, db_session, bu
     assert {r.actor for r in rows} == {"bureau_reviewer", "reviewer_SM-X5"} and all(r.address for r in rows)
     listing = admin_client.get("/auditlogmodelview/list/").get_data(as_text=True)
     assert "查看（完整身份证号）" in listing and "查看（附件）" in listing
+    assert f"报名 {application.number}" in listing  # the object in the reader's language
     assert county_it_client.get("/auditlogmodelview/list/").status_code == 403
     assert bureau_client.get("/auditlogmodelview/list/").status_code == 403
 

@@ -88,6 +88,18 @@ def detail_words(detail: str) -> str:
     return detail
 
 
+# An object is stored as "<kind> <key>" ("application SM-P1-0001") so that it stays searchable.
+OBJECTS = {"application": _l("Application"), "user": _l("User"), "audit log": _l("Audit log")}
+
+
+def object_words(object_: str) -> str:
+    """"application SM-P1-0001" → "报名 SM-P1-0001"; a kind not listed is shown as stored."""
+    for kind, label in OBJECTS.items():
+        if object_ == kind or (object_ or "").startswith(kind + " "):
+            return f"{label}{object_[len(kind):]}"
+    return object_
+
+
 ACTORS = {"system": _l("System"), "anonymous": _l("Anonymous visitor")}
 
 

@@ -114,7 +114,7 @@ class AuditLogModelView(ReadOnlyModelView):
     label_columns = {"at": _l("Time"), "actor": _l("Who"), "address": _l("Address"), "action": _l("Action"),
                      "object": _l("Object"), "result": _l("Result"), "detail": _l("Detail")}
     formatters_columns = {"action": audit.action_words, "result": audit.result_words, "actor": audit.actor_words,
-                          "detail": audit.detail_words}
+                          "detail": audit.detail_words, "object": audit.object_words}
     search_columns = ["at", "actor", "address", "action", "object", "result"]
     order_columns = ["at", "actor", "action"]
     base_order = ("at", "desc")
