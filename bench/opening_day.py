@@ -263,13 +263,14 @@ def ratios(r: dict) -> dict:
 
 
 def app_state() -> dict:
-    """Which code was measured: the commit, and a digest of uncommitted changes to the app."""
+    """Which code was measured: the commit, and a digest of uncommitted changes to the app, to what
+    deploys it (deploy/: --two-nodes runs the shipped nginx and gunicorn files) and to the bench."""
     def git(*cmd):
         return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True).stdout
 
     import hashlib
 
-    diff = git("diff", "HEAD", "--", "app", "migrations", "config.py", "run.py", "requirements.txt")
+    diff = git("diff", "HEAD", "--", "app", "migrations", "config.py", "run.py", "requirements.txt", "deploy", "bench")
     return {"commit": git("rev-parse", "HEAD").decode().strip(), "uncommitted_diff_sha256": hashlib.sha256(diff).hexdigest()[:16],
             "uncommitted_diff_lines": diff.count(b"\n")}
 

@@ -14,7 +14,13 @@ worker_class = "gthread" if threads > 1 else "sync"
 # every page of the form takes milliseconds, exports run as jobs.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
-keepalive = 5
+# No keep-alive: every answer says `Connection: close` and the node closes the connection. A worker
+# closes its idle kept connections whenever it likes (after `keepalive` seconds, or when it
+# restarts after max_requests or a reload), and a proxy holding one may have just sent a request
+# on it: nginx gets a reset, never resends a POST, and the parent gets a 502 (resets on every node
+# at once also mark them all down: "no live upstreams", a 502 for everyone for fail_timeout).
+# New loopback/LAN connections cost far less than that; this holds whatever the proxy is told.
+keepalive = 0
 # Restart each worker after this many requests (with jitter), so memory never creeps.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 10

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import re
 import secrets
+import socket
 import struct
 import zlib
 from urllib.parse import urlsplit
@@ -313,3 +314,19 @@ def test_a_client_cannot_choose_the_prefix_of_links(site):
     assert {s.headers["X-Ruxue-Node"] for s in served} == {"a", "b"}
     assert not redirect.headers["Location"].startswith("/evil")
     assert not [s for s in served if 'href="/evil/' in s.text], "the home page another parent gets links to /evil/…"
+
+
+def test_a_node_keeps_no_connection_a_proxy_could_send_a_request_on_as_it_closes(site):
+    """Asked for keep-alive, each node still answers `Connection: close` and closes at once: nginx
+    can never hold a connection a restarting worker closes under a POST (the parent's 502)."""
+    for node in site.nodes:
+        with socket.create_connection(("127.0.0.1", node.port), timeout=10) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
+                answer += chunk
+            conn.settimeout(3)  # then the end: with `keepalive = 5` the node held it open 5 s (a timeout here)
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head = answer.split(b"\r\n\r\n", 1)[0].decode().lower()
+        assert head.startswith("http/1.1 200") and "connection: close" in head, (node.name, head)
