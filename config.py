@@ -160,6 +160,13 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = _int("PAGE_CACHE_SECONDS", 30)
     CACHE_THRESHOLD = 5000  # pages per worker at most (one per community in the lookup, per language)
     CACHE_KEY_PREFIX = "ruxue:"
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+    # A list counts its rows up to this many and shows "N+" above: an exact count of a school's
+    # 20,000 applications costs a read of each on every page, and nobody pages that far.
+    LIST_COUNT_LIMIT = _int("LIST_COUNT_LIMIT", 1000)
+    # The bureau dashboard is counted at most this often per period (every worker shares the
+    # figures when CACHE_TYPE is a shared cache); the page says when they were counted.
+    DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 60)
     # Reviewers' exports above this many rows are written by the worker (a job with its progress
     # shown) instead of inside the request: a request may last GUNICORN_TIMEOUT seconds at most.
     EXPORT_INLINE_ROWS = {"csv": _int("EXPORT_INLINE_CSV_ROWS", 250_000), "xlsx": _int("EXPORT_INLINE_XLSX_ROWS", 20_000)}
@@ -216,6 +223,18 @@ def engine_options(url: str) -> dict:
     }
     if url.startswith("postgresql"):
         options["connect_args"] = {"connect_timeout": _int("DB_CONNECT_TIMEOUT", 3)}
+        jit = os.environ.get("DB_JIT", "off")
+        if jit in ("on", "off"):
+            # PostgreSQL compiles any statement its planner costs above jit_above_cost; a scoped
+            # count over 200,000 applications spent 430 of its 620 ms compiling. Short queries
+            # gain nothing from it. DB_JIT=server keeps the server's setting (e.g. behind a pooler
+            # that refuses startup options).
+            from sqlalchemy.engine import make_url
+
+            # connect_args replace the URL's own options (a search_path, say): keep them in front
+            given = make_url(url).query.get("options") or ""
+            given = " ".join(given) if isinstance(given, tuple) else given
+            options["connect_args"]["options"] = f"{given} -c jit={jit}".strip()
     return options
 
 

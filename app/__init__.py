@@ -12,6 +12,7 @@ def create_app(config=None) -> Flask:
 
     from app.cli import register_commands
     from app.extensions import appbuilder, cache, csrf, db, limiter, migrate
+    from app.services import audit_changes
     from app.services.sms import load_sender
     from app.storage import from_config
     from app.views import register_views
@@ -32,6 +33,7 @@ def create_app(config=None) -> Flask:
 
     app.before_request(_fresh_request_state)
     db.init_app(app)
+    audit_changes.install()
     # migrations/env.py points Alembic at FAB's Model.metadata, which our tables share.
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True, compare_type=True)
     # CSRFProtect before AppBuilder, so bulk actions and deletes are CSRF-checked too.

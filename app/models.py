@@ -419,8 +419,9 @@ class Application(Model):
         Index("ix_application_child_period", "child_id", "period_id"),
         Index("uq_application_child_period_holding", "child_id", "period_id", unique=True,
               sqlite_where=text(_HOLDING_WHERE), postgresql_where=text(_HOLDING_WHERE)),
-        # the reviewers' list and its exports: every application but drafts, newest submission first
-        Index("ix_application_reviewable", "submitted_at", "id",
+        # the reviewers' list and its exports: every application but drafts, newest submission first;
+        # with the allocated school a school's count is read from the index alone
+        Index("ix_application_reviewable", "submitted_at", "id", "allocated_school_id",
               sqlite_where=text("status <> 'draft'"), postgresql_where=text("status <> 'draft'")),
         Index("ix_application_flags_stale", "flags_stale",
               sqlite_where=text("flags_stale"), postgresql_where=text("flags_stale")),
@@ -495,12 +496,14 @@ class ApplicationChoice(Model):
         UniqueConstraint("application_id", "rank", name="uq_choice_rank"),
         UniqueConstraint("application_id", "school_id", name="uq_choice_school"),
         CheckConstraint("rank >= 1", name="ck_choice_rank"),
+        # a school's scope is answered from the index alone (see the migration a3c9e1f0b7d2)
+        Index("ix_application_choice_school_app", "school_id", "application_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE")
     )
-    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     rank: Mapped[int] = mapped_column(Integer, default=1)
     application: Mapped[Application] = relationship(back_populates="choices")
     school: Mapped[School] = relationship(lazy="joined")  # a choice is always shown by its school's name

@@ -48,6 +48,51 @@ def test_the_dashboard_aggregates_in_a_few_statements(engine, bureau_client, db_
         assert response.status_code == 200 and n <= 10, (url, n)
 
 
+def test_the_dashboard_counts_once_per_minute_and_says_when(app, engine, bureau_client, db_session):
+    from app.extensions import cache
+
+    cache.clear()
+    first, counted = statements(engine, lambda: bureau_client.get("/dashboard/"))
+    again, reused = statements(engine, lambda: bureau_client.get("/dashboard/"))
+    assert first.status_code == again.status_code == 200
+    assert reused <= counted - 4, (counted, reused)  # the four GROUP BY statements are not run again
+    stamp = re.search(r"统计于 (\d\d:\d\d:\d\d)", first.get_data(as_text=True))
+    assert stamp and stamp.group(1) in again.get_data(as_text=True)
+    assert "最多每 60 秒重新统计一次" in again.get_data(as_text=True)
+    cache.clear()  # the next count sees what changed since
+    assert statements(engine, lambda: bureau_client.get("/dashboard/"))[1] == counted
+
+
+def test_a_long_list_counts_up_to_its_limit(app, bureau_client, db_session):
+    visible = db_session.scalar(select(func.count()).where(Application.status != "draft"))
+    limit = 10
+    assert visible > 3 * limit
+    app.config["LIST_COUNT_LIMIT"] = limit
+    try:
+        html = bureau_client.get(f"{LIST}?psize_ApplicationModelView=5").get_data(as_text=True)
+        assert re.search(r"</strong>\s*10\+", html), "the count says there are more than the limit"
+        page2 = bureau_client.get(f"{LIST}?psize_ApplicationModelView=5&page_ApplicationModelView=1")
+        assert page2.status_code == 200 and len(re.findall(r'name="rowid"', page2.get_data(as_text=True))) == 5
+        app.config["LIST_COUNT_LIMIT"] = visible + 5
+        html = bureau_client.get(LIST).get_data(as_text=True)
+        assert re.search(rf"</strong>\s*{visible}\s*<", html), "under the limit the count is exact"
+    finally:
+        app.config["LIST_COUNT_LIMIT"] = 1000
+
+
+def test_the_apps_postgresql_connections_run_without_jit(engine, monkeypatch):
+    from config import engine_options
+
+    assert engine_options("postgresql://x@h/db")["connect_args"]["options"] == "-c jit=off"
+    kept = engine_options("postgresql://x@h/db?options=-csearch_path%3Dmine")["connect_args"]["options"]
+    assert kept == "-csearch_path=mine -c jit=off"  # the URL's own options still apply
+    monkeypatch.setenv("DB_JIT", "server")
+    assert "options" not in engine_options("postgresql://x@h/db")["connect_args"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
 def test_dashboard_counts_match_the_table(app, db_session):
     from app.services.dashboard import figures
 

@@ -65,6 +65,9 @@ RESULTS = {"ok": _l("Succeeded"), "refused": _l("Refused"), "failed": _l("Failed
 DETAILS = {
     "status": CHOICES["step"],
     "read": {"full_id": _l("Full ID number"), "attachment": _l("Attachment"), "storage": _l("Stored file")},
+    "setup": {"add": _l("added"), "update": _l("changed"), "delete": _l("deleted")},
+    "export": {"csv": "CSV", "xlsx": "Excel", "job": _l("export job"), "file": _l("export file"),
+               "audit_log": _l("Audit log")},
 }
 
 

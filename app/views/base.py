@@ -24,15 +24,43 @@ from app.services.county_schema import column_minimums
 from app.views.lists import SafeListMixin
 
 
+class ListCount(int):
+    """A list's row count that stopped at its limit: FAB's pagination does its sums with the
+    number, and the page shows "1000+" (``__html__`` is what Jinja prints)."""
+
+    def __new__(cls, value: int, capped: bool = False):
+        count = super().__new__(cls, value)
+        count.capped = capped
+        return count
+
+    def __str__(self) -> str:
+        return f"{int(self)}+" if self.capped else str(int(self))
+
+    __html__ = __str__
+
+
 class RuxueInterface(SQLAInterface):
     """FAB makes every NOT NULL column required in forms; a text or yes/no column with a
     default is optional to the person filling the form (an unticked box means False).
     ``list_loads``: loader options for the rows of a list page, so its columns come in a fixed
-    number of statements instead of one per row."""
+    number of statements instead of one per row. ``count_limit``: the list counts at most this
+    many rows (a config key or a number), so a page costs the same at 10,000 rows and 200,000."""
 
-    def __init__(self, obj, session=None, list_loads=()):
+    def __init__(self, obj, session=None, list_loads=(), count_limit: str | int | None = None):
         super().__init__(obj, session)
         self.list_loads = tuple(list_loads)
+        self.count_limit = count_limit
+
+    def query_count(self, query, filters=None, select_columns=None) -> int:
+        limit = self.count_limit
+        if isinstance(limit, str):
+            from flask import current_app
+
+            limit = current_app.config.get(limit)
+        if not limit:
+            return super().query_count(query, filters, select_columns)
+        found = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={}).limit(limit + 1).count()
+        return ListCount(min(found, limit), capped=found > limit)
 
     def apply_all(self, query, *args, **kwargs):
         query = super().apply_all(query, *args, **kwargs)

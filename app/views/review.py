@@ -47,7 +47,7 @@ class ApplicationModelView(ReadOnlyModelView):
     datamodel = RuxueInterface(Application, list_loads=(
         joinedload(Application.child), joinedload(Application.period), joinedload(Application.channel),
         selectinload(Application.choices),  # with their schools (joined on the choice)
-    ))
+    ), count_limit="LIST_COUNT_LIMIT")
     class_permission_name = "Application"
     method_permission_name = {
         **ReadOnlyModelView.method_permission_name,
@@ -168,9 +168,14 @@ class ApplicationModelView(ReadOnlyModelView):
         scope_user = None if user_sees_all_schools() else g.user.id
         query = self.export_query(db.session, request.args, scope_user)
         limit = current_app.config["EXPORT_INLINE_ROWS"][kind]
-        if exports.count(query) > limit:
+        rows = exports.count(query)
+        filters = request.query_string.decode(errors="replace")[:200]
+        if rows > limit:
             job = export_jobs.create(db.session, g.user.id, kind, request.args, scope_user is None, _full_ids())
+            audit.log(db.session, "export:job", f"export job {job.id}", detail=f"{kind}, {rows} rows; {filters}", commit=True)
             return redirect(url_for(".export_job", job_id=job.id))
+        audit.log(db.session, f"export:{kind}", "applications",
+                  detail=f"{rows} rows{', full IDs' if _full_ids() else ''}; {filters}", commit=True)
         name = f"applications.{kind}"
         headers = {"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "private, no-store"}
         if kind == "csv":
@@ -212,6 +217,7 @@ class ApplicationModelView(ReadOnlyModelView):
         if job is None or job.state != "done":
             abort(404)
         body = current_app.extensions["ruxue_storage"].read(job.storage_key)
+        audit.log(db.session, "export:file", f"export job {job.id}", detail=f"{job.kind}, {job.total} rows", commit=True)
         return Response(body, mimetype=export_jobs.CONTENT_TYPES[job.kind],
                         headers={"Content-Disposition": f"attachment; filename=applications.{job.kind}",
                                  "Cache-Control": "private, no-store"})

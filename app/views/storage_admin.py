@@ -35,8 +35,28 @@ class _ReadOnly:
     def is_accessible(self):
         return _allowed()
 
+    @expose("/download/<path:path>")
+    def download(self, path: str | None = None):
+        """Flask-Admin's download, with the read in the audit trail like the attachment route's."""
+        response = super().download(path)
+        _audit_read(path or "", getattr(response, "status_code", 200))
+        return response
+
     def inaccessible_callback(self, name, **kwargs):
         abort(403)
+
+
+def _audit_read(path: str, status: int) -> None:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Attachment
+    from app.services import audit
+
+    key = path.strip("/").rsplit("/", 1)[-1]  # local files sit in a folder named by the key's start
+    application_id = db.session.scalar(select(Attachment.application_id).where(Attachment.storage_key == key))
+    audit.log(db.session, "read:storage", f"application {application_id}" if application_id else key,
+              result="ok" if status < 400 else "failed", detail=key, commit=True)
 
 
 class LocalStorageAdmin(_ReadOnly, FileAdmin):
