@@ -10,7 +10,7 @@ import time
 import pyotp
 import pytest
 
-from config import ConfigError, TestConfig, totp_roles
+from config import ConfigError, TestConfig, load_config, totp_roles
 from tests.conftest import PASSWORD, csrf_token
 
 MARKED = ("Admin", "BureauReviewer")
@@ -91,6 +91,11 @@ def test_the_setting_defaults_by_environment_and_refuses_unknown_roles(app):
     with pytest.raises(ConfigError, match="Admn"):
         totp_roles("Admn", "production", ROLES)
     assert TestConfig.STAFF_TOTP_ROLES == "" and app.config["STAFF_TOTP_ROLES"] == ()
+
+    class Production(TestConfig):
+        RUXUE_ENV, SECRET_KEY, ALLOW_LOG_SMS, STAFF_TOTP_ROLES = "production", "k" * 40, True, None  # unset
+
+    assert load_config(Production)["STAFF_TOTP_ROLES"] == MARKED
 
 
 def test_enrolment_shows_a_qr_code_and_a_key_then_one_code_signs_in(marked, db_session):
@@ -241,6 +246,21 @@ def test_admin_resets_the_second_factor_and_the_user_enrols_again(app, monkeypat
     assert row.actor == admin_name and row.result == "ok"
     _, new_secret, _ = _enrol(app, username)
     assert new_secret != old_secret
+
+
+def test_the_command_line_resets_when_no_admin_can_sign_in(marked, db_session):
+    from app.models import AuditLog
+
+    username = _user(marked, "Admin")
+    _enrol(marked, username)
+    result = marked.test_cli_runner().invoke(args=["totp-reset", username])
+    assert result.exit_code == 0 and "reset" in result.output
+    assert marked.test_cli_runner().invoke(args=["totp-reset", username]).output.strip().endswith("was not set up")
+    assert marked.test_cli_runner().invoke(args=["totp-reset", "nobody-here"]).exit_code == 1
+    rows = db_session.query(AuditLog).filter(AuditLog.action == "totp:reset", AuditLog.actor == "system").order_by(AuditLog.id).all()
+    assert [r.result for r in rows[-2:]] == ["ok", "refused"]
+    client = _client(marked)
+    assert _password(client, username).headers["Location"].endswith("/login/enrol/")
 
 
 def test_the_api_sign_in_asks_the_code_of_marked_roles(marked):
