@@ -1,7 +1,8 @@
 """Staff sign-in: lockout after repeated failures (per account and per address, counted in the
 rate-limit store, so shared across workers and nodes), a server-side session per sign-in
 (idle timeout, absolute lifetime, revoked at logout and on a password change), logout by POST,
-and every sign-in, failure and logout in the audit trail."""
+and every sign-in, failure and logout in the audit trail. Roles in STAFF_TOTP_ROLES stop after
+the password at a second step (app/staff_totp.py) and are signed in only after its code."""
 from __future__ import annotations
 
 import datetime as dt

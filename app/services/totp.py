@@ -17,7 +17,7 @@ from enum import Enum
 import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from app.model_base import county_now
@@ -149,6 +149,3 @@ def grouped(secret: str) -> str:
     """The manual key in groups of four, easier to type into an authenticator."""
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
-
-def enrolled_users(session: Session) -> set[int]:
-    return set(session.scalars(select(StaffTotp.user_id).where(StaffTotp.confirmed_at.is_not(None))))
