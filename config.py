@@ -127,6 +127,9 @@ class Config:
     # the rate-limit store: Redis with several workers), idle timeout and absolute lifetime.
     STAFF_LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("STAFF_LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
     STAFF_LOGIN_FAILURES_PER_ADDRESS = os.environ.get("STAFF_LOGIN_FAILURES_PER_ADDRESS", "20 per 15 minutes")
+    # Roles whose members sign in with a second factor (TOTP) after the password, comma-separated;
+    # None: the environment's default (Admin and BureauReviewer in production, none elsewhere).
+    STAFF_TOTP_ROLES = os.environ.get("STAFF_TOTP_ROLES")
     STAFF_IDLE_MINUTES = _int("STAFF_IDLE_MINUTES", 30)
     STAFF_SESSION_HOURS = _int("STAFF_SESSION_HOURS", 12)
     PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=_int("STAFF_SESSION_HOURS", 12))
@@ -191,6 +194,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SMS_SENDER = "app.services.sms.MemorySender"
     SHOW_OTP_ON_PAGE = False
+    # No second factor unless a test marks roles (tests/test_totp.py)
+    STAFF_TOTP_ROLES = ""
     # The suite logs in many parents from 127.0.0.1; the limit itself has its own test.
     OTP_LIMIT_PER_ADDRESS = "10000 per hour"
     # Hashing strength is not under test; scrypt would make every login in the suite slow.
@@ -245,6 +250,7 @@ def load_config(config: type | object) -> dict:
     if values["RUXUE_ENV"] not in ENVIRONMENTS:
         raise ConfigError(f"RUXUE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {values['RUXUE_ENV']!r}")
     values["SECRET_KEY"] = values.get("SECRET_KEY") or _secret_key(values["RUXUE_ENV"])
+    values["STAFF_TOTP_ROLES"] = totp_roles(values.get("STAFF_TOTP_ROLES"), values["RUXUE_ENV"], values["FAB_ROLES"])
     _check(values)
     if values["RUXUE_ENV"] == "production":
         values.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
@@ -254,6 +260,23 @@ def load_config(config: type | object) -> dict:
         **(values.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
     }
     return values
+
+
+PRODUCTION_TOTP_ROLES = "Admin,BureauReviewer"
+
+
+def totp_roles(raw, env: str, roles) -> tuple[str, ...]:
+    """STAFF_TOTP_ROLES as a tuple of role names; unset: Admin and BureauReviewer in production,
+    none in development and tests. A name that is not a role stops the start (a typo would
+    otherwise leave that role without its second factor)."""
+    if raw is None:
+        raw = PRODUCTION_TOTP_ROLES if env == "production" else ""
+    names = tuple(dict.fromkeys(n.strip() for n in (raw.split(",") if isinstance(raw, str) else raw) if n.strip()))
+    unknown = [n for n in names if n not in roles]
+    if unknown:
+        raise ConfigError(f"STAFF_TOTP_ROLES names {', '.join(unknown)}, which is not a role "
+                          f"(roles: {', '.join(roles)})")
+    return names
 
 
 def _check(values: dict) -> None:

@@ -46,6 +46,21 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(county)
 
+    @app.cli.command("totp-reset")
+    @click.argument("username")
+    def totp_reset(username):
+        """Remove USERNAME's second factor (a lost phone, a new SECRET_KEY, no administrator left
+        to do it in the accounts list): they set it up again at their next sign-in. Audited."""
+        from app.extensions import appbuilder, db
+        from app.services.staff import reset_second_factor
+
+        user = appbuilder.sm.find_user(username=username)
+        if user is None:
+            click.echo(f"no staff user {username!r}", err=True)
+            sys.exit(1)
+        done = reset_second_factor(db.session, user.id)
+        click.echo(f"{username}: second factor {'reset' if done else 'was not set up'}")
+
     @app.cli.command("sync-roles")
     def sync_roles():
         """Create the role rows declared in config (permissions stay in config)."""

@@ -605,6 +605,7 @@ from app.models_ops import (  # noqa: E402,F401
     AllocationRun,
     AuditLog,
     StaffSession,
+    StaffTotp,
     ExportJob,
     SeedCommitment,
     MessageTemplate,

@@ -234,3 +234,19 @@ class StaffSession(Model):
 
     def __repr__(self) -> str:
         return f"staff session {self.id} of user {self.user_id}"
+
+
+class StaffTotp(Model):
+    """A staff member's second factor (TOTP): the secret, encrypted with a key derived from
+    SECRET_KEY (never stored or logged in clear), confirmed once a first code was right, and
+    the last time step used, so that no code (and no older one) is accepted twice."""
+
+    __tablename__ = "staff_totp"
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    confirmed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)  # None: enrolment not finished
+    last_step: Mapped[Optional[int]] = mapped_column(Integer)  # unix time // 30 of the last code accepted
+
+    def __repr__(self) -> str:
+        return f"second factor of user {self.user_id}"

@@ -1,6 +1,10 @@
-"""FAB's security manager with Ruxue's user list: yes/no words instead of True/False."""
+"""FAB's security manager with Ruxue's user list: yes/no words instead of True/False, and the
+Admin's action that resets a user's second factor."""
+from flask import flash, redirect
+from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
+from flask_babel import lazy_gettext as _l
 
 
 class RuxueUserDBModelView(UserDBModelView):
@@ -15,9 +19,28 @@ class RuxueUserDBModelView(UserDBModelView):
         self.formatters_columns = {**(self.formatters_columns or {}), "active": format_plain}
         super().__init__(*args, **kwargs)
 
+    @action("reset_totp", _l("Reset second factor"),
+            _l("Reset the second factor of the selected users? They are signed out and set up a new one at their next sign-in."),
+            "fa-key")
+    def reset_totp(self, items):
+        """Only Admin holds this action (it is on the accounts view, which no other role opens)."""
+        from app.extensions import db
+        from app.services.staff import reset_second_factor
+
+        items = items if isinstance(items, list) else [items]
+        done = sum(reset_second_factor(db.session, user.id) for user in items)
+        flash(str(_l("Second factor reset for %(n)d users; they set it up again at their next sign-in.", n=done)), "success")
+        return redirect(self.get_redirect())
+
 
 class RuxueSecurityManager(SecurityManager):
     userdbmodelview = RuxueUserDBModelView
+
+    @property
+    def security_api(self):
+        from app.staff_api_login import RuxueSecurityApi
+
+        return RuxueSecurityApi
 
     @property
     def authdbview(self):

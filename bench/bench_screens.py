@@ -98,6 +98,8 @@ def environment(tmp: Path, args) -> dict:
         "RUXUE_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "RUXUE_ALLOW_LOG_SMS": "1",
+        # the screens are measured, not the second factor (production asks Admin and BureauReviewer for it)
+        "STAFF_TOTP_ROLES": "",
         "RUXUE_INSTANCE_DIR": str(tmp / "instance"),
         "STORAGE_BACKEND": "local",
         "STORAGE_LOCAL_DIR": str(tmp / "uploads"),

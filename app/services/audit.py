@@ -51,6 +51,7 @@ ACTIONS = {
     "login": _l("Sign-in"),
     "logout": _l("Sign-out"),
     "password": _l("Password changed"),
+    "totp": _l("Second factor"),
     "read": _l("Viewed"),
     "export": _l("Export"),
     "status": _l("Status change"),
@@ -68,6 +69,7 @@ DETAILS = {
     "setup": {"add": _l("added"), "update": _l("changed"), "delete": _l("deleted")},
     "export": {"csv": "CSV", "xlsx": "Excel", "job": _l("export job"), "file": _l("export file"),
                "audit_log": _l("Audit log")},
+    "totp": {"enrol": _l("set up"), "reset": _l("reset by an administrator")},
 }
 
 
@@ -82,13 +84,33 @@ def action_words(action: str) -> str:
     return f"{label}（{DETAILS.get(kind, {}).get(what, what)}）"
 
 
+# Details the sign-in writes, in words; "api: …" is the REST API's sign-in.
+API = _l("REST interface")
+SIGN_IN_DETAILS = {
+    "locked: too many failures": _l("locked: too many failures"),
+    "locked": _l("locked: too many failures"),
+    "password": _l("wrong password"),
+    "token": _l("token issued"),
+    "second factor": _l("with the second factor"),
+    "second factor set up": _l("second factor set up"),
+    "second factor not set up": _l("second factor not set up yet"),
+    "second factor: wrong": _l("wrong second-factor code"),
+    "second factor: replayed": _l("second-factor code used again"),
+    "second factor: missing": _l("second factor not set up yet"),
+}
+
+
 def detail_words(detail: str) -> str:
-    """A status change's "submitted → in_review" in words; other details are data."""
+    """A status change's "submitted → in_review" and the sign-in's details in words; other
+    details are data."""
     before, arrow, after = (detail or "").partition(" → ")
     statuses = CHOICES["status"]
     if arrow and before in statuses and after in statuses:
         return f"{statuses[before]} → {statuses[after]}"
-    return detail
+    api, colon, rest = (detail or "").partition("api: ")
+    if colon and not api and rest in SIGN_IN_DETAILS:
+        return f"{API}：{SIGN_IN_DETAILS[rest]}"
+    return str(SIGN_IN_DETAILS.get(detail, detail))
 
 
 # An object is stored as "<kind> <key>" ("application SM-P1-0001") so that it stays searchable.

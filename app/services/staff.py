@@ -60,3 +60,18 @@ def password_policy(password: str) -> None:
     if len(text) < MIN_PASSWORD or not any(c.isalpha() for c in text) or not any(c.isdigit() for c in text):
         raise PasswordComplexityValidationError(
             gettext("A password needs at least %(n)d characters, with letters and digits.", n=MIN_PASSWORD))
+
+
+def reset_second_factor(session, user_id: int) -> bool:
+    """Remove a staff member's second factor and end their sign-ins, audited (an Admin's action,
+    or `flask --app run totp-reset` when no administrator can sign in). False if none was set."""
+    from app.services import audit, staff_sessions, totp
+    from app.services.clock import local_now
+
+    removed = totp.reset(session, user_id)
+    audit.log(session, "totp:reset", f"user {user_id}", "ok" if removed else "refused",
+              "" if removed else "second factor not set up")
+    session.commit()
+    if removed:
+        staff_sessions.revoke_all(session, user_id, local_now())
+    return removed

@@ -8,7 +8,10 @@ from app import security as s
 
 
 def register_views(appbuilder) -> None:
+    from app.staff_totp import StaffTotpView
     from app.views import accounts, allocation, applications, county, dashboard, places, review, setup
+
+    appbuilder.add_view_no_menu(StaffTotpView)
 
     def add(view, name, label, icon, category, category_label, category_icon):
         appbuilder.add_view(
