@@ -45,6 +45,7 @@ def register_commands(app: Flask) -> None:
         click.echo(path)
 
     app.cli.add_command(county)
+    _audit_commands(app)
 
     @app.cli.command("totp-reset")
     @click.argument("username")
@@ -214,3 +215,32 @@ def _revision() -> str:
 
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() or ""
+
+
+def _audit_commands(app: Flask) -> None:
+    audit_group = AppGroup("audit", help="The audit trail: purge records past the retention.")
+
+    @audit_group.command("purge")
+    @click.option("--days", type=int, default=180, show_default=True,
+                  help="delete records older than this many days (never fewer than 180)")
+    def audit_purge(days):
+        """Delete audit records older than --days, in batches, with a progress bar (run it from cron)."""
+        from flask import current_app
+
+        from app.errors import UserError
+        from app.extensions import db
+        from app.services import audit
+        from app.services.clock import local_now
+
+        now = local_now(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        try:
+            total = audit.purgeable(db.session, now, days)
+            with click.progressbar(length=total, label="audit records deleted") as bar:
+                for done in audit.purge(db.session, now, days):
+                    bar.update(done)
+        except UserError as error:
+            click.echo(str(error.message), err=True)
+            sys.exit(1)
+        click.echo(f"{total} audit records older than {days} days deleted")
+
+    app.cli.add_command(audit_group)

@@ -1,6 +1,7 @@
 """The audit trail is complete: set-up changes from every door, exports, storage-browser reads."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditLog, School
@@ -100,3 +101,36 @@ def test_a_storage_browser_download_is_audited(app, db_session, county_it_client
     assert response.status_code == 200 and response.get_data() == PDF
     rows = _rows_since(db_session, start, "read:storage")
     assert len(rows) == 1 and rows[0].object == f"application {attachment.application_id}" and rows[0].actor == "county_it"
+
+
+def test_the_purge_deletes_only_what_is_past_the_retention_in_batches(app, db_session):
+    import datetime as dt
+
+    from app.errors import UserError
+    from app.extensions import db
+    from app.services import audit
+    from app.services.clock import local_now
+
+    now = local_now()
+    old = [AuditLog(at=now - dt.timedelta(days=200), actor="system", action="login", object=f"purge-old-{i}")
+           for i in range(7)]
+    young = AuditLog(at=now - dt.timedelta(days=170), actor="system", action="login", object="purge-young")
+    db_session.add_all([*old, young])
+    db_session.commit()
+    with app.app_context():
+        assert audit.purgeable(db.session, now) >= 7
+        batches = list(audit.purge(db.session, now, batch=3))
+    assert batches[:2] == [3, 3] and sum(batches) >= 7 and all(b <= 3 for b in batches)
+    objects = set(db_session.scalars(select(AuditLog.object).where(AuditLog.object.like("purge-%"))))
+    assert objects == {"purge-young"}
+    assert db_session.scalar(select(AuditLog).where(AuditLog.action == "audit:purge").order_by(AuditLog.id.desc()))
+    with app.app_context(), pytest.raises(UserError):
+        next(audit.purge(db.session, now, days=30))
+
+
+def test_the_purge_command_refuses_a_shorter_retention(app):
+    result = app.test_cli_runner().invoke(args=["audit", "purge", "--days", "30"])
+    assert result.exit_code == 1 and "180" in result.output
+    result = app.test_cli_runner().invoke(args=["audit", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "older than 180 days deleted" in result.output

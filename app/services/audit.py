@@ -7,14 +7,21 @@ added to the caller's session, so it commits or rolls back with the change it re
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+
 from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+
+from app.errors import UserError
 
 from app.labels import CHOICES
 from app.models import AuditLog
 
 RETENTION_DAYS = 180  # at least: 等保 asks for six months of audit records
+PURGE_BATCH = 5000  # rows per DELETE: one purge never holds the table for long
 
 
 def actor() -> tuple[int | None, str, str]:
@@ -58,6 +65,7 @@ ACTIONS = {
     "setup": _l("Set-up change"),
     "allocation": _l("Allocation"),
     "county": _l("County file"),
+    "audit": _l("Audit log"),
 }
 RESULTS = {"ok": _l("Succeeded"), "refused": _l("Refused"), "failed": _l("Failed")}
 
@@ -137,3 +145,33 @@ def actor_words(who: str) -> str:
 
 def result_words(result: str) -> str:
     return str(RESULTS.get(result, result))
+
+
+def purgeable(session: Session, now: dt.datetime, days: int = RETENTION_DAYS) -> int:
+    """Rows older than ``days`` (never fewer than the retention): what a purge would delete."""
+    return session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.at < _cutoff(now, days)))
+
+
+def purge(session: Session, now: dt.datetime, days: int = RETENTION_DAYS, batch: int = PURGE_BATCH) -> Iterator[int]:
+    """Delete the rows older than ``days``, oldest first, ``batch`` rows per committed statement;
+    yields each batch's count (for a progress bar). The database's own trigger refuses any row
+    younger than the retention, so a wrong clock or argument cannot empty the trail. The purge
+    itself is recorded."""
+    cutoff = _cutoff(now, days)
+    total = 0
+    while True:
+        oldest = select(AuditLog.id).where(AuditLog.at < cutoff).order_by(AuditLog.id).limit(batch)
+        done = session.execute(delete(AuditLog).where(AuditLog.id.in_(oldest.scalar_subquery()))
+                               .execution_options(synchronize_session=False)).rowcount
+        session.commit()
+        if not done:
+            break
+        total += done
+        yield done
+    log(session, "audit:purge", "audit log", detail=f"{total} rows before {cutoff:%Y-%m-%d}", commit=True)
+
+
+def _cutoff(now: dt.datetime, days: int) -> dt.datetime:
+    if days < RETENTION_DAYS:
+        raise UserError(_l("Audit records are kept at least %(n)d days.", n=RETENTION_DAYS))
+    return now - dt.timedelta(days=days)
