@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional, ValidationEr
 from app import security
 from app.errors import UserError
 from app.labels import CHOICES, COLUMNS
-from app.services import scope
+from app.services import input_limits, scope
 from app.models import Application
 from app.services.county_schema import column_minimums
 from app.views.lists import SafeListMixin
@@ -139,6 +139,12 @@ class RuxueModelView(SafeListMixin, ModelView):
             abort(404)
         return item
 
+    def pre_add(self, item):
+        check_before_write(self.datamodel.session, item)
+
+    def pre_update(self, item):
+        check_before_write(self.datamodel.session, item)
+
     @expose("/action_post", methods=["POST"])
     def action_post(self):
         """FAB fetches action rows without base_filters; refuse the whole action if any is out of scope."""
@@ -196,6 +202,34 @@ class RuxueModelRestApi(ModelRestApi):
             **(self.validators_columns or {}),
         }
         super().__init__()
+
+    def pre_add(self, item):
+        check_before_write(self.datamodel.session, item)
+
+    def pre_update(self, item):
+        check_before_write(self.datamodel.session, item)
+
+    def post_headless(self):
+        return self._refused_as_422(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._refused_as_422(lambda: super(RuxueModelRestApi, self).put_headless(pk))
+
+    def _refused_as_422(self, write):
+        try:
+            return write()
+        except UserError as error:
+            return self.response_422(message=str(error.message))
+
+
+def check_before_write(session, item) -> None:
+    """The shared input limits and the database's constraints, before FAB writes the row: a
+    refusal leaves the session as it was (an edited row's changes are rolled back)."""
+    try:
+        input_limits.check_row(session, item)
+    except UserError:
+        session.rollback()
+        raise
 
 
 def format_plain(value):
