@@ -3,7 +3,6 @@ limit, through the parents' form, the admin, the REST API and the county file; n
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 
 import pytest
@@ -13,6 +12,7 @@ from app.models import Application, Child, EnrollmentPeriod, MaterialType, Messa
 from tests.conftest import csrf_token
 from tests.public_helpers import add_child, consent, next_id, post, section_values, start
 from tests.test_api import _token
+from tests.test_county_io import post_import
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
@@ -167,11 +167,7 @@ def test_county_file_refuses_controls_long_text_and_old_dates(county_it_client, 
     doc["schools"][0]["name"] = "石门\x07小学"
     doc["schools"][1]["address"] = "路" * 256
     doc["periods"][0]["opens_at"] = "1800-06-01 08:00"
-    response = county_it_client.post(
-        "/county/import",
-        data={"file": (io.BytesIO(json.dumps(doc).encode()), "county.json"), "csrf_token": csrf_token(county_it_client)},
-        content_type="multipart/form-data",
-    )
+    response = post_import(county_it_client, doc)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "含有不可见的控制字符" in html and "不能超过 255 个字" in html and "“开放时间”须在" in html
