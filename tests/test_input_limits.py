@@ -138,6 +138,7 @@ def test_admin_refuses_control_characters_and_overlong_text(county_it_client, db
             "district": str(school.district_id), "code": "LIMIT-1", "name": name, "stage": "primary",
             "ownership": "public", "seats": "45", "csrf_token": csrf_token(county_it_client)})
         assert response.status_code == 200 and words in response.get_data(as_text=True)
+        assert 'value="LIMIT-1"' in response.get_data(as_text=True)  # refused beside the field, the form kept
     assert db_session.query(School).filter_by(code="LIMIT-1").count() == 0
 
 

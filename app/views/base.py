@@ -116,6 +116,9 @@ class RuxueModelView(SafeListMixin, ModelView):
         validators = {k: list(v) for k, v in (self.validators_columns or {}).items()}
         for column, minimum in column_minimums(self.datamodel.obj).items():
             validators.setdefault(column, []).append(NumberRange(min=minimum, message=_l("Must be at least %(min)s.")))
+        for column in self.datamodel.obj.__table__.columns:
+            # the shared limits beside the field, so the form keeps what was typed
+            validators.setdefault(column.key, []).append(form_check(lambda value, c=column: input_limits.check_value(c, value)))
         self.validators_columns = validators
         for column in {*(self.list_columns or []), *(self.show_columns or [])}:
             self.formatters_columns.setdefault(column, format_plain)
