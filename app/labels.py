@@ -118,6 +118,8 @@ COLUMNS = {
 
 CHOICES = {
     "stage": {"primary": _l("Primary school"), "junior": _l("Junior middle school"), "nine_year": _l("Nine-year school")},
+    # a period takes one entry stage: a nine-year school has a primary and a junior period
+    "period_stage": {"primary": _l("Primary school"), "junior": _l("Junior middle school")},
     "ownership": {"public": _l("Public"), "private": _l("Private")},
     "kind_catchment": {"sole": _l("Sole zone"), "shared": _l("Shared zone (parent chooses)")},
     "entry_kind": {"new": _l("New pupils"), "underage": _l("Underage children"), "transfer": _l("Transfer")},

@@ -55,3 +55,84 @@ def test_duplicate_catchment_is_refused_with_a_message(county_it_client, db_sess
     )
     assert response.status_code == 200
     assert db_session.query(Catchment).count() == count
+    assert "已有相同“学校”、“社区/村”的记录" in response.get_data(as_text=True)
+    assert "UNIQUE" not in response.get_data(as_text=True) and "IntegrityError" not in response.get_data(as_text=True)
+
+
+def _refused(client, url, data, words):
+    """The form is refused with a Chinese message naming the fields, no SQL, nothing stored."""
+    response = client.post(url, data={**data, "csrf_token": csrf_token(client)}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html[-2000:]
+    for word in words:
+        assert word in html, html[-3000:]
+    for raw in ("IntegrityError", "UNIQUE", "constraint", "INSERT INTO", "CHECK"):
+        assert raw not in html
+    return html
+
+
+def test_duplicate_channel_code_material_and_section_are_refused(county_it_client, db_session):
+    from app.models import Channel, ChannelMaterial, ChannelSection
+
+    channel = db_session.scalar(select(Channel).order_by(Channel.id))
+    count = db_session.query(Channel).count()
+    _refused(county_it_client, "/channelmodelview/add",
+             {"period": str(channel.period_id), "code": channel.code, "name": "重复类别", "priority": "3"},
+             ["已有相同“招生批次”、“代码”的记录"])
+    assert db_session.query(Channel).count() == count
+    material = db_session.scalar(select(ChannelMaterial).order_by(ChannelMaterial.id))
+    count = db_session.query(ChannelMaterial).count()
+    _refused(county_it_client, "/channelmaterialmodelview/add",
+             {"channel": str(material.channel_id), "material_type": str(material.material_type_id), "position": "9"},
+             ["已有相同“报名类别”、“证明材料”的记录"])
+    assert db_session.query(ChannelMaterial).count() == count
+    section = db_session.scalar(select(ChannelSection).order_by(ChannelSection.id))
+    count = db_session.query(ChannelSection).count()
+    _refused(county_it_client, "/channelsectionmodelview/add",
+             {"channel": str(section.channel_id), "section": section.section, "position": "9"},
+             ["已有相同“报名类别”"])
+    assert db_session.query(ChannelSection).count() == count
+
+
+_PERIOD = {"code": "FORM-P", "name": "表单测试批次", "year": "2027", "stage": "primary", "grade": "1",
+           "entry_kind": "new", "ownership": "public", "opens_at": "2027-06-01 08:00:00",
+           "closes_at": "2027-06-10 18:00:00", "choice_count": "1", "withdrawal_limit": "0",
+           "submit_wait_seconds": "0", "allocation_mechanism": "first_choice_first",
+           "priority_keys": "channel,birth,lottery"}
+
+
+def test_period_closing_before_opening_is_refused(county_it_client, db_session):
+    from app.models import EnrollmentPeriod
+
+    _refused(county_it_client, "/enrollmentperiodmodelview/add", {**_PERIOD, "closes_at": "2027-05-01 08:00:00"},
+             ["“截止时间”必须晚于“开放时间”"])
+    assert db_session.query(EnrollmentPeriod).filter_by(code="FORM-P").count() == 0
+
+
+def test_period_stage_offers_only_what_the_database_takes(county_it_client, db_session):
+    from app.models import EnrollmentPeriod
+
+    html = county_it_client.get("/enrollmentperiodmodelview/add").get_data(as_text=True)
+    assert 'value="primary"' in html and 'value="nine_year"' not in html
+    response = county_it_client.post("/enrollmentperiodmodelview/add",
+                                     data={**_PERIOD, "stage": "nine_year", "csrf_token": csrf_token(county_it_client)})
+    assert response.status_code == 200 and "CHECK" not in response.get_data(as_text=True)  # not a valid choice
+    assert db_session.query(EnrollmentPeriod).filter_by(code="FORM-P").count() == 0
+
+
+def test_period_dates_out_of_bounds_are_refused(county_it_client, db_session):
+    from app.models import EnrollmentPeriod
+
+    for opens in ("1800-06-01 08:00:00", "2099-06-01 08:00:00"):
+        _refused(county_it_client, "/enrollmentperiodmodelview/add",
+                 {**_PERIOD, "opens_at": opens, "closes_at": opens.replace("06-01", "06-10")}, ["“开放时间”须在"])
+    assert db_session.query(EnrollmentPeriod).filter_by(code="FORM-P").count() == 0
+
+
+def test_edit_that_would_duplicate_is_refused_and_the_row_unchanged(county_it_client, db_session):
+    first, second = db_session.scalars(select(School).order_by(School.id).limit(2)).all()
+    _refused(county_it_client, f"/schoolmodelview/edit/{second.id}",
+             {"district": str(second.district_id), "code": first.code, "name": second.name, "stage": second.stage,
+              "ownership": second.ownership, "seats": str(second.seats)}, ["已经存在"])  # FAB's own check, by the field
+    db_session.expire_all()
+    assert db_session.get(School, second.id).code != first.code

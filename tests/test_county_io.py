@@ -152,17 +152,22 @@ def test_admin_page_import_and_export(county_it_client):
     assert "导入成功" in response.get_data(as_text=True) or "已导入" in response.get_data(as_text=True)
 
 
+def post_import(client, doc: dict):
+    """The county IT's import page, given a set-up file as JSON."""
+    return client.post(
+        "/county/import",
+        data={"file": (io.BytesIO(json.dumps(doc).encode()), "county.json"), "csrf_token": csrf_token(client)},
+        content_type="multipart/form-data",
+    )
+
+
 def test_admin_page_shows_errors_and_changes_nothing(county_it_client, db_session):
     from app.models import School
 
     doc = county_it_client.get("/county/export.json").get_json()
     doc["schools"][0]["seats"] = "abc"
     doc["schools"][1]["name"] = "改了名字的学校"
-    response = county_it_client.post(
-        "/county/import",
-        data={"file": (io.BytesIO(json.dumps(doc).encode()), "county.json"), "csrf_token": csrf_token(county_it_client)},
-        content_type="multipart/form-data",
-    )
+    response = post_import(county_it_client, doc)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "不是整数：abc" in html

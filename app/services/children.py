@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, contains_eager
 from app.errors import UserError
 from app.models import ID_TYPES, Child, ParentAccount
 from app.services.ids import IdNumberError, parse_resident_id
+from app.services.input_limits import NAME_MAX, LimitError, check_date, check_text, normalized
 from app.services.persist import insert_unless_exists
 
 
@@ -29,11 +30,18 @@ def add_child(
 ) -> Child:
     """Bind a child to the account; a resident ID gives birth date and sex, other documents need them typed."""
     name = (name or "").strip()
-    if not name or len(name) > 64:
+    if not name:
         raise ChildError(_l("Enter the child's name as on the household register."))
     if id_type not in ID_TYPES:
         raise ChildError(_l("Choose the type of ID document."))
-    number = (id_number or "").strip().upper().replace(" ", "")
+    number = normalized(id_number).strip().upper().replace(" ", "")
+    try:
+        check_text(name, _l("Child's name"), NAME_MAX)
+        check_text(number, _l("Document number"), 32)
+        if id_type != "resident_id":
+            check_date(birth_date, _l("Birth date"), "birth", today)
+    except LimitError as error:
+        raise ChildError(error.message) from None
     if id_type == "resident_id":
         try:
             parsed = parse_resident_id(number, today)
@@ -41,7 +49,7 @@ def add_child(
             raise ChildError(error.message) from None
         number, birth_date, sex = parsed.number, parsed.birth_date, parsed.sex
     else:
-        if not number or len(number) > 32:
+        if not number:
             raise ChildError(_l("Enter the document number."))
         if birth_date is None:
             raise ChildError(_l("Enter the birth date for this type of document."))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.labels import CHOICES
+from app.services import input_limits
 from app.services.county_schema import (
     FORMAT,
     TABLE_BY_NAME,
@@ -161,6 +162,17 @@ def _convert(col: Col, raw):
     return value
 
 
+def _limited(table: Table, col: Col, value):
+    """The shared input limits of the column the cell is stored in (lengths, controls, dates)."""
+    column = None if col.kind == "ref" or col.path else table.model.__table__.columns.get(col.key)
+    if column is None:
+        return value
+    try:
+        return input_limits.check_value(column, value)
+    except UserError as error:
+        raise ValueError(error.message) from None
+
+
 def _typed(col: Col, raw):
     if isinstance(raw, str):
         raw = raw.strip() if col.kind != "text" else raw
@@ -256,7 +268,7 @@ def _validate(session: Session, raw: RawRows) -> tuple[dict[str, list[tuple[int,
                 ok = False
             for col in table.columns:
                 try:
-                    values[col.key] = _convert(col, cells.get(col.key))
+                    values[col.key] = _limited(table, col, _convert(col, cells.get(col.key)))
                 except ValueError as error:
                     errors.append(RowError(sheet, number, str(col.header), str(error.args[0])))
                     ok = False

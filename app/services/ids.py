@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from stdnum.cn import ric
 
 from app.errors import UserError
+from app.services.input_limits import normalized
 from app.model_base import mask_id  # noqa: F401  (re-exported: services mask through here)
 
 # First two digits of a mainland resident ID: the province-level division (GB/T 2260).
@@ -31,12 +32,13 @@ class ResidentId:
 
 def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
     """Check a resident ID and return what it tells; raise IdNumberError naming the wrong part."""
-    number = (raw or "").strip().upper().replace(" ", "")
+    # full-width digits and Ｘ (typed on a Chinese keyboard) are the digits the person means
+    number = normalized(raw).strip().upper().replace(" ", "")
     if len(number) != 18:
         raise IdNumberError(
             _l("A resident ID has 18 characters; this one has %(n)d.", n=len(number))
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not number[:17].isascii() or not number[:17].isdigit() or number[17] not in "0123456789X":
         raise IdNumberError(_l("Only digits are allowed, and X only as the last character."))
     if number[:2] not in PROVINCE_CODES or number[2:6] == "0000":
         raise IdNumberError(_l("The area code (first 6 digits) is not a valid area code."))

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.model_base import county_now
+from app.services.input_limits import sms_text
 from app.models import Application, Message, MessageTemplate, ParentAccount
 
 log = logging.getLogger("ruxue.notifications")
@@ -110,7 +111,7 @@ def send_pending(session: Session, limit: int = 200, now: dt.datetime | None = N
             break
         attempts = (attempts or 0) + 1
         try:
-            sms.send(phone, f"{title}：{body}")
+            sms.send(phone, sms_text(title, body))
         except Exception:  # a gateway failure: try again later, never lose the message
             failed += 1
             give_up = attempts >= MAX_SMS_ATTEMPTS

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from app.services.ids import IdNumberError, parse_resident_id
+from app.services.input_limits import NAME_MAX, LimitError, check_date, check_text
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Field:
     required: bool = True
     choices: tuple = ()
     hint: object = None
+    max_len: int = 100  # text: at most this many characters
 
 
 _ADDRESS_HINT = _l("Street, building and room, as on the certificate.")
@@ -32,7 +34,7 @@ UTILITIES = (("water", _l("Water")), ("power", _l("Electricity")), ("gas", _l("G
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "basic": (
-        Field("former_name", _l("Former name"), required=False),
+        Field("former_name", _l("Former name"), required=False, max_len=NAME_MAX),
         Field("birth_cert_no", _l("Birth certificate no."), required=False, hint=_l("Letters and digits at the bottom right of the birth certificate; leave out any *.")),
         Field("previous_school", _l("Previous school (kindergarten or primary)"), required=False),
         Field("previous_class", _l("Previous class"), required=False),
@@ -40,18 +42,18 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "household": (
         Field("householder", _l("Householder")),
         Field("relation_to_householder", _l("Child's relation to the householder")),
-        Field("address", _l("Household address"), hint=_l("As in the 住址 box on the first page of the household register.")),
+        Field("address", _l("Household address"), max_len=200, hint=_l("As in the 住址 box on the first page of the household register.")),
         Field("registered_on", _l("Date the child's household registration moved here"), kind="date", required=False),
     ),
     "property": (
         Field("kind", _l("Type of proof"), kind="choice", choices=PROPERTY_KINDS),
-        Field("certificate_no", _l("Certificate or contract number")),
-        Field("owner_name", _l("Owner (a parent)")),
-        Field("address", _l("Property address"), hint=_ADDRESS_HINT),
+        Field("certificate_no", _l("Certificate or contract number"), max_len=64),
+        Field("owner_name", _l("Owner (a parent)"), max_len=NAME_MAX),
+        Field("address", _l("Property address"), max_len=200, hint=_ADDRESS_HINT),
         Field("estate", _l("Residential estate"), required=False),
     ),
     "residence_permit": (
-        Field("holder_name", _l("Holder (a parent)")),
+        Field("holder_name", _l("Holder (a parent)"), max_len=NAME_MAX),
         Field("number", _l("Residence permit number")),
         Field("address", _l("Current address"), hint=_ADDRESS_HINT),
         Field("valid_until", _l("Valid until"), kind="date"),
@@ -69,24 +71,24 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("address", _l("Business address")),
     ),
     "preferential": (
-        Field("holder_name", _l("Holder (a parent)")),
+        Field("holder_name", _l("Holder (a parent)"), max_len=NAME_MAX),
         Field("certificate_no", _l("Certificate number")),
         Field("address", _l("Address in the county")),
     ),
     "resettlement": (
-        Field("holder_name", _l("Name on the agreement")),
+        Field("holder_name", _l("Name on the agreement"), max_len=NAME_MAX),
         Field("holder_id", _l("ID number on the agreement"), kind="id"),
         Field("agreement_no", _l("Agreement number")),
         Field("address", _l("Address in the county")),
     ),
     "long_residence": (
-        Field("owner_name", _l("Home owner (a parent)")),
+        Field("owner_name", _l("Home owner (a parent)"), max_len=NAME_MAX),
         Field("utility", _l("Bill type"), kind="choice", choices=UTILITIES),
         Field("account_no", _l("Utility account number"), hint=_l("The account holder must be a parent.")),
         Field("address", _l("Address"), hint=_ADDRESS_HINT),
     ),
     "sibling": (
-        Field("sibling_name", _l("Older sibling's name")),
+        Field("sibling_name", _l("Older sibling's name"), max_len=NAME_MAX),
         Field("sibling_id", _l("Older sibling's ID number"), kind="id"),
         Field("school", _l("Sibling's school")),
         Field("grade", _l("Sibling's grade and class")),
@@ -94,10 +96,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 }
 GUARDIAN_FIELDS = (
     Field("relation", _l("Relation"), kind="choice", choices=(("father", _l("Father")), ("mother", _l("Mother")), ("other", _l("Other guardian")))),
-    Field("name", _l("Full name")),
+    Field("name", _l("Full name"), max_len=NAME_MAX),
     Field("id_number", _l("ID number"), kind="id"),
     Field("phone", _l("Phone"), kind="phone"),
-    Field("household_address", _l("Household address"), required=False),
+    Field("household_address", _l("Household address"), required=False, max_len=200),
 )
 GUARDIAN_SLOTS = 2
 
@@ -120,7 +122,11 @@ def clean_fields(fields: tuple[Field, ...], form: dict, prefix: str = "", today:
             values[field.key] = ""
             continue
         try:
+            check_text(raw, field.label, field.max_len)
             values[field.key] = _convert(field, raw, today or dt.date.today())
+        except LimitError as error:
+            errors[name] = error.message
+            values[field.key] = ""
         except ValueError as error:
             errors[name] = error.args[0]
             values[field.key] = raw
@@ -130,9 +136,13 @@ def clean_fields(fields: tuple[Field, ...], form: dict, prefix: str = "", today:
 def _convert(field: Field, raw: str, today: dt.date):
     if field.kind == "date":
         try:
-            return dt.date.fromisoformat(raw).isoformat()
+            day = dt.date.fromisoformat(raw)
         except ValueError:
             raise ValueError(_l("Enter a date as YYYY-MM-DD.")) from None
+        try:
+            return check_date(day, field.label, "record", today).isoformat()
+        except LimitError as error:
+            raise ValueError(error.message) from None
     if field.kind == "int":
         if not raw.isdigit():
             raise ValueError(_l("Enter a whole number."))
@@ -150,8 +160,6 @@ def _convert(field: Field, raw: str, today: dt.date):
             return parse_resident_id(raw, today).number
         except IdNumberError as error:
             raise ValueError(error.message) from None
-    if len(raw) > 200:
-        raise ValueError(_l("At most 200 characters."))
     return raw
 
 

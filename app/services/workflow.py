@@ -12,6 +12,7 @@ from app.errors import UserError
 from app.model_base import county_now
 from app.models import Application, ApplicationEvent
 from app.services import audit, notifications
+from app.services.input_limits import LimitError, cap_reason
 
 PARENT = "parent"
 STAFF = "staff"
@@ -61,7 +62,11 @@ def transition(
         raise TransitionError(
             _l("Application %(number)s cannot do this in its current status.", number=application.number)
         )
-    if step.needs_reason and not reason.strip():
+    try:
+        reason = cap_reason(reason)
+    except LimitError as error:
+        raise TransitionError(error.message) from None
+    if step.needs_reason and not reason:
         raise TransitionError(_l("A reason is required."))
     now = now or county_now()
     event = ApplicationEvent(

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional, ValidationEr
 from app import security
 from app.errors import UserError
 from app.labels import CHOICES, COLUMNS
-from app.services import scope
+from app.services import input_limits, scope
 from app.models import Application
 from app.services.county_schema import column_minimums
 from app.views.lists import SafeListMixin
@@ -144,6 +144,9 @@ class RuxueModelView(SafeListMixin, ModelView):
         validators = {k: list(v) for k, v in (self.validators_columns or {}).items()}
         for column, minimum in column_minimums(self.datamodel.obj).items():
             validators.setdefault(column, []).append(NumberRange(min=minimum, message=_l("Must be at least %(min)s.")))
+        for column in self.datamodel.obj.__table__.columns:
+            # the shared limits beside the field, so the form keeps what was typed
+            validators.setdefault(column.key, []).append(form_check(lambda value, c=column: input_limits.check_value(c, value)))
         self.validators_columns = validators
         for column in {*(self.list_columns or []), *(self.show_columns or [])}:
             self.formatters_columns.setdefault(column, format_plain)
@@ -166,6 +169,12 @@ class RuxueModelView(SafeListMixin, ModelView):
         if item is None:
             abort(404)
         return item
+
+    def pre_add(self, item):
+        check_before_write(self.datamodel.session, item)
+
+    def pre_update(self, item):
+        check_before_write(self.datamodel.session, item)
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):
@@ -224,6 +233,34 @@ class RuxueModelRestApi(ModelRestApi):
             **(self.validators_columns or {}),
         }
         super().__init__()
+
+    def pre_add(self, item):
+        check_before_write(self.datamodel.session, item)
+
+    def pre_update(self, item):
+        check_before_write(self.datamodel.session, item)
+
+    def post_headless(self):
+        return self._refused_as_422(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._refused_as_422(lambda: super(RuxueModelRestApi, self).put_headless(pk))
+
+    def _refused_as_422(self, write):
+        try:
+            return write()
+        except UserError as error:
+            return self.response_422(message=str(error.message))
+
+
+def check_before_write(session, item) -> None:
+    """The shared input limits and the database's constraints, before FAB writes the row: a
+    refusal leaves the session as it was (an edited row's changes are rolled back)."""
+    try:
+        input_limits.check_row(session, item)
+    except UserError:
+        session.rollback()
+        raise
 
 
 def format_plain(value):

@@ -81,7 +81,7 @@ class EnrollmentPeriodModelView(RuxueModelView):
     datamodel = RuxueInterface(EnrollmentPeriod)
     class_permission_name = "EnrollmentPeriod"
     related_views = [ChannelModelView]
-    enum_columns = {"stage": "stage", "entry_kind": "entry_kind", "ownership": "ownership",
+    enum_columns = {"stage": "period_stage", "entry_kind": "entry_kind", "ownership": "ownership",
                     "allocation_mechanism": "mechanism"}
     list_columns = ["code", "name", "year", "entry_kind", "grade", "opens_at", "closes_at"]
     _fields = [
