@@ -8,6 +8,7 @@ added to the caller's session, so it commits or rolls back with the change it re
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 from flask import g, has_request_context, request
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 
-from app.labels import CHOICES
+from app.labels import CHOICES, COLUMNS
 from app.models import AuditLog
 
 RETENTION_DAYS = 180  # at least: 等保 asks for six months of audit records
@@ -78,6 +79,7 @@ DETAILS = {
     "export": {"csv": "CSV", "xlsx": "Excel", "job": _l("export job"), "file": _l("export file"),
                "audit_log": _l("Audit log")},
     "totp": {"enrol": _l("set up"), "reset": _l("reset by an administrator")},
+    "audit": {"purge": _l("records past the retention deleted")},
 }
 
 
@@ -118,18 +120,40 @@ def detail_words(detail: str) -> str:
     api, colon, rest = (detail or "").partition("api: ")
     if colon and not api and rest in SIGN_IN_DETAILS:
         return f"{API}：{SIGN_IN_DETAILS[rest]}"
-    return str(SIGN_IN_DETAILS.get(detail, detail))
+    if detail in SIGN_IN_DETAILS:
+        return str(SIGN_IN_DETAILS[detail])
+    rows = ROWS.fullmatch(detail or "")
+    if rows:
+        return str(_l("%(n)s rows", n=rows.group(1)))
+    if detail and FIELD_LIST.fullmatch(detail):  # a set-up change: the columns that changed
+        return "、".join(str(COLUMNS.get(name, name)) for name in detail.split(", "))
+    return detail or ""
+
+
+NEW_ROW = _l("new")
+ROWS = re.compile(r"(\d+) rows")
+FIELD_LIST = re.compile(r"[a-z_]+(, [a-z_]+)*")
 
 
 # An object is stored as "<kind> <key>" ("application SM-P1-0001") so that it stays searchable.
-OBJECTS = {"application": _l("Application"), "user": _l("User"), "audit log": _l("Audit log")}
+OBJECTS = {"applications": _l("Applications"), "application": _l("Application"), "user": _l("User"),
+           "audit log": _l("Audit log")}
+
+
+def _table_words() -> dict:
+    """Set-up tables by their stored name ("school") in words ("学校"), from the county file's list."""
+    from app.services.county_schema import TABLES
+
+    return {t.model.__tablename__: t.label for t in TABLES}
 
 
 def object_words(object_: str) -> str:
     """"application SM-P1-0001" → "报名 SM-P1-0001"; a kind not listed is shown as stored."""
-    for kind, label in OBJECTS.items():
+    for kind, label in (*OBJECTS.items(), *_table_words().items()):
         if object_ == kind or (object_ or "").startswith(kind + " "):
-            return f"{label}{object_[len(kind):]}"
+            rest = object_[len(kind):]
+            new = f"（{NEW_ROW}）" if rest.startswith(" new:") else ""
+            return f"{label}{new}{rest.replace(' new:', ':', 1)}"
     return object_
 
 
