@@ -79,3 +79,19 @@ def test_api_shows_masked_child_ids_only(app):
     first = body["result"][0]
     assert "********" in first["child_id_masked"]
     assert "child" not in first and "id_number" not in str(first)
+
+
+def test_ids_that_name_nothing_or_cannot_exist_are_refused_in_words(app):
+    from app.extensions import db
+    from app.models import Catchment
+
+    client = app.test_client()
+    headers = _token(app, "county_it")
+    with app.app_context():
+        before = db.session.query(Catchment).count()
+    for body in ({"community": 99999, "school": 99999}, {"community": 2 ** 70, "school": 1}):
+        response = client.post("/api/v1/catchments/", json=body, headers=headers)
+        assert response.status_code in (400, 422), (body, response.status_code)
+    assert client.get(f"/api/v1/schools/{2 ** 70}", headers=headers).status_code in (404, 422)
+    with app.app_context():
+        assert db.session.query(Catchment).count() == before

@@ -246,11 +246,31 @@ class RuxueModelRestApi(ModelRestApi):
     def put_headless(self, pk):
         return self._refused_as_422(lambda: super(RuxueModelRestApi, self).put_headless(pk))
 
-    def _refused_as_422(self, write):
+    def delete_headless(self, pk):
+        return self._refused_as_422(lambda: super(RuxueModelRestApi, self).delete_headless(pk))
+
+    def get_headless(self, pk, **kwargs):
+        return self._refused_as_422(lambda: super(RuxueModelRestApi, self).get_headless(pk, **kwargs))
+
+    def get_list_headless(self, **kwargs):
+        return self._refused_as_422(lambda: super(RuxueModelRestApi, self).get_list_headless(**kwargs))
+
+    def _refused_as_422(self, call):
+        """FAB answers an id the database cannot hold (past 64 bits), a related id that names no
+        row or a value of the wrong type with a 500; here they are the caller's mistake, with
+        nothing stored. An unreachable database is not: it goes on to the 503 handler."""
+        from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
         try:
-            return write()
+            return call()
         except UserError as error:
             return self.response_422(message=str(error.message))
+        except OperationalError:
+            raise
+        except (SQLAlchemyError, OverflowError, ValueError, TypeError, LookupError, AttributeError):
+            self.datamodel.session.rollback()
+            return self.response_422(message=str(_l("The values could not be stored or read: check each value "
+                                                    "and that the ids it names exist.")))
 
 
 def check_before_write(session, item) -> None:
