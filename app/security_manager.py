@@ -3,12 +3,21 @@ Admin's action that resets a user's second factor."""
 from flask import flash, redirect
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import (
+    PermissionModelView,
+    PermissionViewModelView,
+    RoleModelView,
+    UserDBModelView,
+    UserGroupModelView,
+    ViewMenuModelView,
+)
 from flask_babel import lazy_gettext as _l
 
+from app.views.lists import SafeListMixin
 
-class RuxueUserDBModelView(UserDBModelView):
-    """Staff accounts (FAB's user view with readable yes/no)."""
+
+class RuxueUserDBModelView(SafeListMixin, UserDBModelView):
+    """Staff accounts (FAB's user view with readable yes/no, and a list that never fails on its URL)."""
 
     # FAB's own name: the self-service grants (user info, own password) are written for it
     class_permission_name = "UserDBModelView"
@@ -33,8 +42,20 @@ class RuxueUserDBModelView(UserDBModelView):
         return redirect(self.get_redirect())
 
 
+def _safe_list(view: type) -> type:
+    """FAB's own security view with a list that never fails on its URL (same permission name)."""
+    return type(f"Ruxue{view.__name__}", (SafeListMixin, view), {
+        "class_permission_name": view.class_permission_name or view.__name__,
+        "__doc__": f"{view.__doc__ or view.__name__} (a list that never fails on its URL)"})
+
+
 class RuxueSecurityManager(SecurityManager):
     userdbmodelview = RuxueUserDBModelView
+    rolemodelview = _safe_list(RoleModelView)
+    groupmodelview = _safe_list(UserGroupModelView)
+    permissionmodelview = _safe_list(PermissionModelView)
+    viewmenumodelview = _safe_list(ViewMenuModelView)
+    permissionviewmodelview = _safe_list(PermissionViewModelView)
 
     @property
     def security_api(self):

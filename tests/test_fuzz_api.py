@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from config import TestConfig
 from tests.conftest import PASSWORD, _buffered_clients, drop_postgres_schema, postgres_schema
 
-EXAMPLES = int(os.environ.get("RUXUE_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("RUXUE_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture(scope="module")

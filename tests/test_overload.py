@@ -114,7 +114,7 @@ def test_server_database_gets_a_pool_that_fails_fast(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert engine_options("postgresql+psycopg://h/d") == {
         "pool_pre_ping": False, "pool_recycle": 1800, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5,
-        "connect_args": {"connect_timeout": 3}}
+        "connect_args": {"connect_timeout": 3, "options": "-c jit=off"}}
     assert engine_options("sqlite:////tmp/x.db") == {}  # SQLite's pools take no size
 
 
@@ -132,7 +132,7 @@ def test_pool_settings_come_from_the_environment(monkeypatch):
     with application.app_context():
         pool = db.engine.pool
     assert (pool.size(), pool._max_overflow, pool.timeout(), pool._pre_ping) == (3, 2, 4, True)
-    assert application.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 2}
+    assert application.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 2, "options": "-c jit=off"}
 
 
 # --- a database that refuses connections ---------------------------------------------------

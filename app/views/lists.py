@@ -45,6 +45,8 @@ def page_args_problem(args) -> str | None:
 class SafeListMixin:
     """``_list`` for RuxueModelView: per-request filters, checked arguments, no 500."""
 
+    search_filters: dict = {}  # extra filters per column (RuxueModelView's views set their own)
+
     def _new_filters(self):
         """A fresh Filters object with this view's search columns and extra filters."""
         filters = self.datamodel.get_filters(self.search_columns)
