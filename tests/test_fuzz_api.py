@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, settings
 from config import TestConfig
 from tests.conftest import PASSWORD, _buffered_clients, drop_postgres_schema, postgres_schema
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
+
 EXAMPLES = int(os.environ.get("RUXUE_FUZZ_EXAMPLES", "15"))
 
 

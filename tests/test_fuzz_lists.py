@@ -5,6 +5,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
+
 HOSTILE = ["abc", "-1", "99999999999999999999", "1'; select 1 --", "\x00", "2026-13-45", "", "%", "x" * 500]
 
 
