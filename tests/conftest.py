@@ -4,6 +4,7 @@ SQLite by default; set TEST_DATABASE_URL to run the same suite on PostgreSQL.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -109,21 +110,22 @@ def drop_postgres_schema(url: str, schema: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def fresh_app(tmp_path):
-    """A separate app on a new, migrated, empty database (same engine kind as the suite)."""
+@contextlib.contextmanager
+def separate_app(folder, purpose: str):
+    """A separate app on a new, migrated, empty database of its own (same engine kind as the
+    suite), inside its app context; the database is gone afterwards."""
     from flask_migrate import upgrade
 
     from app import create_app
 
-    class Fresh(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'fresh.db'}"
-        STORAGE_LOCAL_DIR = str(tmp_path / "uploads")
+    class Separate(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder / f'{purpose}.db'}"
+        STORAGE_LOCAL_DIR = str(folder / "uploads")
 
     schema = None
     if os.environ.get("TEST_DATABASE_URL"):
-        Fresh.SQLALCHEMY_DATABASE_URI, schema = postgres_schema(os.environ["TEST_DATABASE_URL"], "fresh")
-    application = _buffered_clients(create_app(Fresh))
+        Separate.SQLALCHEMY_DATABASE_URI, schema = postgres_schema(os.environ["TEST_DATABASE_URL"], purpose)
+    application = _buffered_clients(create_app(Separate))
     try:
         with application.app_context():
             from app.extensions import db
@@ -135,6 +137,13 @@ def fresh_app(tmp_path):
     finally:
         if schema:
             drop_postgres_schema(os.environ["TEST_DATABASE_URL"], schema)
+
+
+@pytest.fixture
+def fresh_app(tmp_path):
+    """A separate app on a new, migrated, empty database (same engine kind as the suite)."""
+    with separate_app(tmp_path, "fresh") as application:
+        yield application
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from config import TestConfig
-from tests.conftest import PASSWORD, _buffered_clients, drop_postgres_schema, postgres_schema
+from tests.conftest import PASSWORD, separate_app
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
@@ -21,36 +20,15 @@ EXAMPLES = int(os.environ.get("RUXUE_FUZZ_EXAMPLES", "15"))
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
-    from flask_migrate import upgrade
+    from app.extensions import appbuilder, db
+    from app.services import demo
 
-    from app import create_app
-
-    folder = tmp_path_factory.mktemp("fuzz")
-
-    class Fuzz(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder / 'fuzz.db'}"
-        STORAGE_LOCAL_DIR = str(folder / "uploads")
-
-    schema = None
-    if os.environ.get("TEST_DATABASE_URL"):
-        Fuzz.SQLALCHEMY_DATABASE_URI, schema = postgres_schema(os.environ["TEST_DATABASE_URL"], "fuzz")
-    application = _buffered_clients(create_app(Fuzz))
-    try:
-        with application.app_context():
-            from app.extensions import appbuilder, db
-            from app.services import demo
-
-            upgrade()
-            demo.load_county(db.session, "shimen")
-            demo.create_staff(appbuilder.sm, db.session, PASSWORD)
-            reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
-            demo.make_applications(db.session, 30, reviewer.id, seed=3, storage=application.extensions["ruxue_storage"])
-            yield application
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if schema:
-            drop_postgres_schema(os.environ["TEST_DATABASE_URL"], schema)
+    with separate_app(tmp_path_factory.mktemp("fuzz"), "fuzz") as application:
+        demo.load_county(db.session, "shimen")
+        demo.create_staff(appbuilder.sm, db.session, PASSWORD)
+        reviewer = appbuilder.sm.find_user(username="bureau_reviewer")
+        demo.make_applications(db.session, 30, reviewer.id, seed=3, storage=application.extensions["ruxue_storage"])
+        yield application
 
 
 def _bearer(application, username: str) -> dict:
