@@ -4,6 +4,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class DatabaseInt(IntegerConverter):
+    """``<int:…>`` within a PostgreSQL integer."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2_147_483_647)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config=None) -> Flask:
@@ -25,6 +34,8 @@ def create_app(config=None) -> Flask:
     from app.views.storage_admin import register_storage_admin
 
     app = Flask(__name__, instance_relative_config=False)
+    # before any route exists: a 20-digit id in a URL is a 404, not an integer the database refuses
+    app.url_map.converters["int"] = DatabaseInt
     app.config.update(load_config(config or Config))
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     _log_ruxue_info()

@@ -1,6 +1,7 @@
 """FAB's security manager with Ruxue's user list: yes/no words instead of True/False, and the
 Admin's action that resets a user's second factor."""
 from flask import flash, redirect
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import (
@@ -27,6 +28,12 @@ class RuxueUserDBModelView(SafeListMixin, UserDBModelView):
 
         self.formatters_columns = {**(self.formatters_columns or {}), "active": format_plain}
         super().__init__(*args, **kwargs)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """FAB's user page reads the row itself, past ``_show``: the same id check first."""
+        return super().show(self._row_id_or_404(pk))
 
     @action("reset_totp", _l("Reset second factor"),
             _l("Reset the second factor of the selected users? They are signed out and set up a new one at their next sign-in."),

@@ -18,6 +18,15 @@ SIGNATURES = (
     (b"%PDF-", "pdf", "application/pdf"),
 )
 KEY = re.compile(r"[0-9a-f]{32}")
+_NOT_IN_NAMES = set('/\\<>:"|?*\x7f')
+# What a whole file of each kind must contain; a bare signature in front of anything else is refused.
+COMPLETE = {
+    "png": lambda data: data[12:16] == b"IHDR" and b"IEND" in data[-64:],
+    "jpeg": lambda data: b"\xff\xd9" in data,  # the end marker (phones may append data after it)
+    "pdf": lambda data: b"%%EOF" in data[-2048:],
+}
+# A scan or a photo carries no web page; a file that does is a trap for whoever opens it.
+ACTIVE_CONTENT = re.compile(rb"<\s*(?:script|html|svg|iframe|object|embed)\b|javascript:|/JavaScript\b", re.IGNORECASE)
 
 
 class UploadError(UserError):
@@ -43,7 +52,7 @@ def sniff(data: bytes) -> tuple[str, str] | None:
 def check_upload(file_name: str, data: bytes, accepted_kinds: str, max_size_kb: int) -> Checked:
     """Refuse an empty file, a name with a path, a kind the material does not accept, or one over its cap."""
     name = (file_name or "").strip()
-    if not name or "/" in name or "\\" in name or name.startswith(".") or ".." in name or "\x00" in name:
+    if not name or name.startswith(".") or ".." in name or any(c in _NOT_IN_NAMES or ord(c) < 32 for c in name):
         raise UploadError(_l("The file name must be a plain name without folders."))
     if not data:
         raise UploadError(_l("The file is empty."))
@@ -53,6 +62,10 @@ def check_upload(file_name: str, data: bytes, accepted_kinds: str, max_size_kb: 
     accepted = {k.strip().lower() for k in accepted_kinds.split(",") if k.strip()}
     if found is None or found[0] not in accepted:
         raise UploadError(_l("Only these file kinds are accepted: %(kinds)s.", kinds=", ".join(sorted(accepted)).upper()))
+    if not COMPLETE[found[0]](data):
+        raise UploadError(_l("The file is incomplete or damaged; scan or photograph it again."))
+    if ACTIVE_CONTENT.search(data):
+        raise UploadError(_l("The file contains web page code; upload a scan or a photo of the document."))
     return Checked(found[0], found[1], len(data), hashlib.sha256(data).hexdigest(), name[:255])
 
 

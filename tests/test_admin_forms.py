@@ -136,3 +136,18 @@ def test_edit_that_would_duplicate_is_refused_and_the_row_unchanged(county_it_cl
               "ownership": second.ownership, "seats": str(second.seats)}, ["已经存在"])  # FAB's own check, by the field
     db_session.expire_all()
     assert db_session.get(School, second.id).code != first.code
+
+
+def test_a_refused_edit_shows_the_form_as_typed(county_it_client, db_session):
+    """A rule checked before the write (here the period's order of dates) refuses the edit with its
+    message and gives the form back with what was typed, the row unchanged."""
+    from app.models import EnrollmentPeriod
+
+    period = db_session.scalar(select(EnrollmentPeriod).order_by(EnrollmentPeriod.id))
+    name = period.name
+    html = _refused(county_it_client, f"/enrollmentperiodmodelview/edit/{period.id}",
+                    {**_PERIOD, "code": period.code, "name": "改过的名称", "closes_at": "2027-05-01 08:00:00"},
+                    ["“截止时间”必须晚于“开放时间”"])
+    assert 'value="改过的名称"' in html
+    db_session.expire_all()
+    assert db_session.get(EnrollmentPeriod, period.id).name == name

@@ -11,7 +11,7 @@ from app.storage import LocalStorage, S3Storage, UploadError, check_upload, new_
 from tests.parent_flow import tiny_png
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9"
 
 
 @pytest.fixture(scope="module")

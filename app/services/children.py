@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -10,8 +11,12 @@ from sqlalchemy.orm import Session, contains_eager
 from app.errors import UserError
 from app.models import ID_TYPES, Child, ParentAccount
 from app.services.ids import IdNumberError, parse_resident_id
-from app.services.input_limits import NAME_MAX, LimitError, check_date, check_text, normalized
+from app.services.input_limits import NAME_MAX, LimitError, check_date, check_person_name, check_text, normalized
 from app.services.persist import insert_unless_exists
+
+
+# passports, Hong Kong / Macau / Taiwan permits, foreigners' permanent residence cards
+DOCUMENT_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9()\-]{3,31}")
 
 
 class ChildError(UserError):
@@ -36,8 +41,10 @@ def add_child(
         raise ChildError(_l("Choose the type of ID document."))
     number = normalized(id_number).strip().upper().replace(" ", "")
     try:
-        check_text(name, _l("Child's name"), NAME_MAX)
+        check_person_name(name, _l("Child's name"), NAME_MAX)
         check_text(number, _l("Document number"), 32)
+        if id_type != "resident_id" and number and not DOCUMENT_NUMBER.fullmatch(number):
+            raise ChildError(_l("The document number may contain only letters, digits, brackets and hyphens."))
         if id_type != "resident_id":
             check_date(birth_date, _l("Birth date"), "birth", today)
     except LimitError as error:
@@ -45,7 +52,8 @@ def add_child(
     if id_type == "resident_id":
         try:
             parsed = parse_resident_id(number, today)
-        except IdNumberError as error:
+            check_date(parsed.birth_date, _l("Birth date"), "birth", today)  # an adult's ID is not a child's
+        except (IdNumberError, LimitError) as error:
             raise ChildError(error.message) from None
         number, birth_date, sex = parsed.number, parsed.birth_date, parsed.sex
     else:

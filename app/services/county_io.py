@@ -96,6 +96,9 @@ def read_json(data: bytes | str) -> RawRows:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise CountyImportError([RowError(str(_l("File")), None, None, str(_l("The file is not valid JSON: %(e)s", e=error)))])
+    except RecursionError:  # nested deeper than any set-up file: a file made to crash a reader
+        raise CountyImportError([RowError(str(_l("File")), None, None, str(_l("The file is not valid JSON: %(e)s",
+                                                                              e=_l("nested too deeply"))))]) from None
     if not isinstance(doc, dict):
         raise CountyImportError([RowError(str(_l("File")), None, None, str(_l("The file must hold one JSON object.")))])
     errors, rows = [], {}
@@ -118,7 +121,8 @@ def read_excel(data: bytes) -> RawRows:
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # formulas as written, not their cached results: a formula is refused, never evaluated or kept
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
         raise CountyImportError([RowError(str(_l("File")), None, None, str(_l("The file is not an Excel workbook (.xlsx).")))])
     by_sheet = {n: t for t in TABLES for n in _table_names(t)}
@@ -141,6 +145,10 @@ def read_excel(data: bytes) -> RawRows:
         for number, line in enumerate(lines, start=2):
             if all(v is None or str(v).strip() == "" for v in line):
                 continue
+            for title, value in zip(header, line):
+                if isinstance(value, str) and value.startswith("="):
+                    errors.append(RowError(sheet.title, number, title, str(_l(
+                        "The cell holds a formula; type the value itself (formulas are not imported)."))))
             table_rows.append((number, {k: v for k, v in zip(keys, line) if k}))
         rows[table.name] = table_rows
     if errors:

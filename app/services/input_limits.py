@@ -31,6 +31,17 @@ BIRTH_COLUMNS = {"birth_from", "birth_to", "underage_birth_cutoff"}
 # Cc (controls), Cs (lone surrogates, which PostgreSQL cannot store) and the bidi overrides
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKS = set("\n\r\t")
+# Plain text never needs a tag or a template: stored, they would be a trap for the next screen,
+# export or message that forgets to escape.
+_MARKUP = re.compile(r"<\s*[A-Za-z!/?]|\{\{|\{%")
+# A spreadsheet reads a cell starting with these as a formula; no name, number or address does.
+FORMULA_START = ("=", "+", "-", "@")
+# Letters of any script (Han, Latin, Uyghur in Han with the middle dot), spaces and name dots.
+_PERSON_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ ·•・.'’\-])*")
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+INT_MAX = 2_147_483_647  # a PostgreSQL integer
+UPLOAD_KB_MAX = 20 * 1024  # a material's cap cannot exceed what one request may carry
+FILE_KINDS = ("jpeg", "png", "pdf")
 
 
 class LimitError(UserError):
@@ -59,6 +70,26 @@ def check_text(value, field_label, max_len: int, multiline: bool = False):
         raise LimitError(_l("“%(field)s” contains invisible control characters.", field=field_label))
     if len(value) > max_len:
         raise LimitError(_l("“%(field)s” may be at most %(n)d characters.", field=field_label, n=max_len))
+    if _MARKUP.search(value):
+        raise LimitError(_l("“%(field)s” cannot contain markup or template code (<…>, {{ }})." , field=field_label))
+    if not multiline and value.startswith(FORMULA_START):
+        raise LimitError(_l("“%(field)s” cannot start with = + - or @ (a spreadsheet would run it as a formula).",
+                            field=field_label))
+    return value
+
+
+def check_person_name(value, field_label, max_len: int = NAME_MAX):
+    """A person's name as on the household register: letters of any script, spaces and name dots."""
+    check_text(value, field_label, max_len)
+    if value and not _PERSON_NAME.fullmatch(value):
+        raise LimitError(_l("“%(field)s” may contain only letters, spaces and the middle dot “·”.", field=field_label))
+    return value
+
+
+def check_url(value, field_label):
+    """A link shown to parents: http(s) or a path on this site, never javascript: or data:."""
+    if value and not re.match(r"(https?://[^\s/]+|/(?!/))", value):
+        raise LimitError(_l("“%(field)s” must be a web address starting with http:// or https://.", field=field_label))
     return value
 
 
@@ -130,9 +161,33 @@ def check_value(column, value, today: dt.date | None = None):
     """One column's value against its text or date limit (the county file checks cell by cell)."""
     limit = text_limit(column)
     if limit is not None:
-        return check_text(value, label_of(column.key), limit[0], multiline=limit[1])
+        check_text(value, label_of(column.key), limit[0], multiline=limit[1])
+        return _check_shaped_text(column.key, value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        year = (today or dt.date.today()).year
+        low, high = {"max_size_kb": (1, UPLOAD_KB_MAX), "year": (year - 10, year + 10)}.get(column.key, (-INT_MAX - 1, INT_MAX))
+        if not low <= value <= high:
+            raise LimitError(_l("“%(field)s” must be between %(start)s and %(end)s.", field=label_of(column.key),
+                                start=low, end=high))
+        return value
     if isinstance(value, dt.date) and _is_date(column):
         return check_date(value, label_of(column.key), column_kind(column), today)
+    return value
+
+
+def _check_shaped_text(key: str, value):
+    """Text columns whose shape is known: codes, links, the accepted file kinds."""
+    if not isinstance(value, str) or not value:
+        return value
+    if key == "code" and not CODE.fullmatch(value):
+        raise LimitError(_l("“%(field)s” may contain only letters, digits and - _ . and must start with a letter or digit.",
+                            field=label_of(key)))
+    if key.endswith("_url"):
+        return check_url(value, label_of(key))
+    if key == "accepted_kinds":
+        kinds = [k.strip().lower() for k in value.split(",") if k.strip()]
+        if not kinds or any(k not in FILE_KINDS for k in kinds):
+            raise LimitError(_l("“%(field)s” must be one of: %(allowed)s.", field=label_of(key), allowed="、".join(FILE_KINDS)))
     return value
 
 

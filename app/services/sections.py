@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from app.services.ids import IdNumberError, parse_resident_id
-from app.services.input_limits import NAME_MAX, LimitError, check_date, check_text
+from app.services.input_limits import NAME_MAX, LimitError, check_date, check_person_name, check_text
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
     label: object
-    kind: str = "text"  # text, date, int, choice, id, phone
+    kind: str = "text"  # text, name (a person's), date, int, choice, id, phone
     required: bool = True
     choices: tuple = ()
     hint: object = None
@@ -34,13 +34,13 @@ UTILITIES = (("water", _l("Water")), ("power", _l("Electricity")), ("gas", _l("G
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "basic": (
-        Field("former_name", _l("Former name"), required=False, max_len=NAME_MAX),
+        Field("former_name", _l("Former name"), required=False, kind="name", max_len=NAME_MAX),
         Field("birth_cert_no", _l("Birth certificate no."), required=False, hint=_l("Letters and digits at the bottom right of the birth certificate; leave out any *.")),
         Field("previous_school", _l("Previous school (kindergarten or primary)"), required=False),
         Field("previous_class", _l("Previous class"), required=False),
     ),
     "household": (
-        Field("householder", _l("Householder")),
+        Field("householder", _l("Householder"), kind="name", max_len=NAME_MAX),
         Field("relation_to_householder", _l("Child's relation to the householder")),
         Field("address", _l("Household address"), max_len=200, hint=_l("As in the 住址 box on the first page of the household register.")),
         Field("registered_on", _l("Date the child's household registration moved here"), kind="date", required=False),
@@ -48,12 +48,12 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "property": (
         Field("kind", _l("Type of proof"), kind="choice", choices=PROPERTY_KINDS),
         Field("certificate_no", _l("Certificate or contract number"), max_len=64),
-        Field("owner_name", _l("Owner (a parent)"), max_len=NAME_MAX),
+        Field("owner_name", _l("Owner (a parent)"), kind="name", max_len=NAME_MAX),
         Field("address", _l("Property address"), max_len=200, hint=_ADDRESS_HINT),
         Field("estate", _l("Residential estate"), required=False),
     ),
     "residence_permit": (
-        Field("holder_name", _l("Holder (a parent)"), max_len=NAME_MAX),
+        Field("holder_name", _l("Holder (a parent)"), kind="name", max_len=NAME_MAX),
         Field("number", _l("Residence permit number")),
         Field("address", _l("Current address"), hint=_ADDRESS_HINT),
         Field("valid_until", _l("Valid until"), kind="date"),
@@ -71,24 +71,24 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("address", _l("Business address")),
     ),
     "preferential": (
-        Field("holder_name", _l("Holder (a parent)"), max_len=NAME_MAX),
+        Field("holder_name", _l("Holder (a parent)"), kind="name", max_len=NAME_MAX),
         Field("certificate_no", _l("Certificate number")),
         Field("address", _l("Address in the county")),
     ),
     "resettlement": (
-        Field("holder_name", _l("Name on the agreement"), max_len=NAME_MAX),
+        Field("holder_name", _l("Name on the agreement"), kind="name", max_len=NAME_MAX),
         Field("holder_id", _l("ID number on the agreement"), kind="id"),
         Field("agreement_no", _l("Agreement number")),
         Field("address", _l("Address in the county")),
     ),
     "long_residence": (
-        Field("owner_name", _l("Home owner (a parent)"), max_len=NAME_MAX),
+        Field("owner_name", _l("Home owner (a parent)"), kind="name", max_len=NAME_MAX),
         Field("utility", _l("Bill type"), kind="choice", choices=UTILITIES),
         Field("account_no", _l("Utility account number"), hint=_l("The account holder must be a parent.")),
         Field("address", _l("Address"), hint=_ADDRESS_HINT),
     ),
     "sibling": (
-        Field("sibling_name", _l("Older sibling's name"), max_len=NAME_MAX),
+        Field("sibling_name", _l("Older sibling's name"), kind="name", max_len=NAME_MAX),
         Field("sibling_id", _l("Older sibling's ID number"), kind="id"),
         Field("school", _l("Sibling's school")),
         Field("grade", _l("Sibling's grade and class")),
@@ -96,7 +96,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 }
 GUARDIAN_FIELDS = (
     Field("relation", _l("Relation"), kind="choice", choices=(("father", _l("Father")), ("mother", _l("Mother")), ("other", _l("Other guardian")))),
-    Field("name", _l("Full name"), max_len=NAME_MAX),
+    Field("name", _l("Full name"), kind="name", max_len=NAME_MAX),
     Field("id_number", _l("ID number"), kind="id"),
     Field("phone", _l("Phone"), kind="phone"),
     Field("household_address", _l("Household address"), required=False, max_len=200),
@@ -143,6 +143,8 @@ def _convert(field: Field, raw: str, today: dt.date):
             return check_date(day, field.label, "record", today).isoformat()
         except LimitError as error:
             raise ValueError(error.message) from None
+    if field.kind == "name":
+        return check_person_name(raw, field.label, field.max_len)
     if field.kind == "int":
         if not raw.isdigit():
             raise ValueError(_l("Enter a whole number."))

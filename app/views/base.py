@@ -8,6 +8,7 @@ from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError as MarshmallowValidationError
@@ -21,7 +22,7 @@ from app.labels import CHOICES, COLUMNS
 from app.services import input_limits, scope
 from app.models import Application
 from app.services.county_schema import column_minimums
-from app.views.lists import SafeListMixin
+from app.views.lists import SafeListMixin, row_id
 
 
 class ListCount(int):
@@ -50,6 +51,10 @@ class RuxueInterface(SQLAInterface):
         super().__init__(obj, session)
         self.list_loads = tuple(list_loads)
         self.count_limit = count_limit
+
+    def get(self, id, filters=None, *args, **kwargs):
+        number = row_id(self, id)  # an id no integer key holds names no row (and is no 500)
+        return None if number is None else super().get(number, filters, *args, **kwargs)
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         limit = self.count_limit
@@ -171,10 +176,34 @@ class RuxueModelView(SafeListMixin, ModelView):
         return item
 
     def pre_add(self, item):
-        check_before_write(self.datamodel.session, item)
+        refused_before_write(self.datamodel.session, item)
 
     def pre_update(self, item):
-        check_before_write(self.datamodel.session, item)
+        refused_before_write(self.datamodel.session, item)
+
+    # FAB answers a refusal in pre_add/pre_update with a redirect to an empty form; the person
+    # gets the form back as typed, with the message (Flask-WTF reads the posted values again)
+    def _add(self):
+        widget = super()._add()
+        if widget is None and g.pop("ruxue_refused", False):
+            exclude_cols = self._filters.get_relation_cols()
+            form = self.add_form.refresh()
+            self._fill_form_exclude_cols(exclude_cols, form)
+            return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+        return widget
+
+    def _edit(self, pk):
+        widget = super()._edit(pk)
+        if widget is None and g.pop("ruxue_refused", False):
+            exclude_cols = self._filters.get_relation_cols()
+            item = self.datamodel.get(pk, self._base_filters)
+            form = self.edit_form.refresh(request.form)
+            self._fill_form_exclude_cols(exclude_cols, form)
+            form._id = self.datamodel.get_pk_value(item)
+            widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+            return self._get_related_views_widgets(item, filters={}, orders=get_order_args(), pages=get_page_args(),
+                                                   page_sizes=get_page_size_args(), widgets=widgets)
+        return widget
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):
@@ -280,6 +309,15 @@ def check_before_write(session, item) -> None:
         input_limits.check_row(session, item)
     except UserError:
         session.rollback()
+        raise
+
+
+def refused_before_write(session, item) -> None:
+    """check_before_write for the admin's forms: a refusal is remembered for the form's redisplay."""
+    try:
+        check_before_write(session, item)
+    except UserError:
+        g.ruxue_refused = True
         raise
 
 

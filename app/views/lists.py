@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
-from flask import flash, request
+from flask import abort, flash, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer
 from sqlalchemy.exc import DataError, ProgrammingError, StatementError
 
 from app.extensions import db
+from app.services.input_limits import INT_MAX
 
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
@@ -42,10 +44,40 @@ def page_args_problem(args) -> str | None:
     return None
 
 
+def row_id(datamodel, pk):
+    """An id from a URL as the integer key it names, or None when no row could have it."""
+    if datamodel.is_pk_composite():
+        return pk
+    column = datamodel.list_properties[datamodel.get_pk_name()].columns[0]
+    if not isinstance(column.type, Integer):
+        return pk
+    try:
+        number = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= INT_MAX else None
+
+
 class SafeListMixin:
-    """``_list`` for RuxueModelView: per-request filters, checked arguments, no 500."""
+    """``_list`` for RuxueModelView: per-request filters, checked arguments, no 500; a show, edit
+    or delete URL whose id no row could have (20 digits, "-1", "1 OR 1=1") is a 404."""
 
     search_filters: dict = {}  # extra filters per column (RuxueModelView's views set their own)
+
+    def _show(self, pk):
+        return super()._show(self._row_id_or_404(pk))
+
+    def _edit(self, pk):
+        return super()._edit(self._row_id_or_404(pk))
+
+    def _delete(self, pk):
+        return super()._delete(self._row_id_or_404(pk))
+
+    def _row_id_or_404(self, pk):
+        number = row_id(self.datamodel, pk)
+        if number is None:
+            abort(404)
+        return number
 
     def _new_filters(self):
         """A fresh Filters object with this view's search columns and extra filters."""
