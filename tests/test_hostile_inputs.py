@@ -18,6 +18,9 @@ from tests.hostile import CONTROL, FORMULA, MARKUP, NOT_NAME, Probe, refused, re
 from tests.parent_flow import tiny_png
 from tests.public_helpers import GUARDIAN, add_child, consent, next_id, post, section_values, start
 
+# many inputs, each one request: run once, in the SQLite pass (.ci/run); run on PostgreSQL by hand
+pytestmark = pytest.mark.fuzz
+
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 GOOD_ID = next_id(dt.date(2020, 3, 1))
 

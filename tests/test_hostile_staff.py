@@ -15,6 +15,9 @@ from app.models import Community, District, School, Street
 from tests.conftest import csrf_token
 from tests.hostile import CONTROL, FORMULA, MARKUP, Probe, refused
 
+# many inputs, each one request: run once, in the SQLite pass (.ci/run); run on PostgreSQL by hand
+pytestmark = pytest.mark.fuzz
+
 CODE = "只能包含字母、数字和 - _ ."
 BOUNDS = "须在"
 NOT_URL = "必须是以 http:// 或 https:// 开头的网址"

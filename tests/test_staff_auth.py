@@ -4,13 +4,25 @@ end (a copied cookie with them), and a logout that only POST performs."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import secrets
 
 from sqlalchemy import update
 
 from app.models_ops import StaffSession
 from tests.conftest import PASSWORD, csrf_token
-from tests.test_totp import _client, _password, _signed_in, _user
+from tests.test_totp import _password, _signed_in, _user
+
+_addresses = itertools.count(1)
+
+
+def _client(app):
+    """A client from an address of its own (a range no other module uses): the address lockout
+    this module provokes reaches no other test."""
+    client = app.test_client()
+    n = next(_addresses)
+    client.environ_base["REMOTE_ADDR"] = f"10.91.{n // 250}.{n % 250 + 1}"
+    return client
 
 
 def _failures(app, key: str) -> int:
