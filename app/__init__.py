@@ -11,7 +11,9 @@ class DatabaseInt(IntegerConverter):
     """``<int:…>`` within a PostgreSQL integer."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2_147_483_647)
+        from app.services.input_limits import INT_MAX
+
+        kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint, inspect,
 
 from app.errors import UserError
 from app.labels import CHOICES, COLUMNS
+from app.storage import SIGNATURES
 
 REASON_MAX = 500  # a return or reject reason, and a message template's text
 TEXT_MAX = 20_000  # any other long text (descriptions, notice bodies)
@@ -41,7 +42,7 @@ _PERSON_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ ·•・.'’\-])*")
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 INT_MAX = 2_147_483_647  # a PostgreSQL integer
 UPLOAD_KB_MAX = 20 * 1024  # a material's cap cannot exceed what one request may carry
-FILE_KINDS = ("jpeg", "png", "pdf")
+FILE_KINDS = tuple(kind for _, kind, _ in SIGNATURES)  # what the upload check recognises
 
 
 class LimitError(UserError):
