@@ -87,11 +87,16 @@ def pending_user():
 
 
 def locked(username: str) -> bool:
-    """True once the account or the address has used up its failures for the window."""
+    """True once the account or the address has used up its failures for the window (never
+    when the county switched rate limits off: Flask-Limiter then has no storage to ask)."""
+    if not limiter.enabled:
+        return False
     return any(not limiter.limiter.test(item, scope, key) for (item, scope), key in zip(_limits(), _keys(username)))
 
 
 def failed(username: str) -> None:
+    if not limiter.enabled:
+        return
     for (item, scope), key in zip(_limits(), _keys(username)):
         limiter.limiter.hit(item, scope, key)
 

@@ -150,3 +150,16 @@ def test_a_session_within_both_limits_goes_on(app, engine):
     client = _age_sessions(app, engine, _signed_in_client(app), created_at=dt.timedelta(hours=1),
                            last_seen_at=dt.timedelta(minutes=5))
     assert _signed_in(client)
+
+
+def test_sign_in_works_when_the_county_switched_rate_limits_off(app, monkeypatch):
+    """RATELIMIT_ENABLED = False leaves Flask-Limiter without storage: the sign-in must not ask it
+    (it answered 500) and simply has no lockout."""
+    from app.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", False)
+    username = _user(app, "CountyIT")
+    for _ in range(_failures(app, "STAFF_LOGIN_FAILURES_PER_ACCOUNT") + 1):
+        assert _password(_client(app), username, "wrong-password-1").status_code == 302
+    client = _client(app)
+    assert _password(client, username).status_code == 302 and _signed_in(client)
