@@ -34,19 +34,6 @@ ENTRY_KINDS = ("new", "underage", "transfer")
 ID_TYPES = ("resident_id", "hk_macao_taiwan", "passport", "birth_certificate", "other")
 SEXES = ("M", "F")
 NOTICE_KINDS = ("guide", "policy", "faq", "agreement", "contact")
-SECTIONS = (
-    "basic",
-    "guardians",
-    "household",
-    "property",
-    "residence_permit",
-    "employment",
-    "business",
-    "preferential",
-    "resettlement",
-    "long_residence",
-    "sibling",
-)
 STATUSES = (
     "draft",
     "submitted",
@@ -310,14 +297,15 @@ class ChannelSection(Model):
     __tablename__ = "channel_section"
     __table_args__ = (
         UniqueConstraint("channel_id", "section", name="uq_channel_section"),
-        CheckConstraint(one_of("section", SECTIONS), name="ck_channel_section"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
-    section: Mapped[str] = mapped_column(String(32))
+    # a form section's code: sections are data (app/models_forms.py), kept while a channel asks them
+    section: Mapped[str] = mapped_column(ForeignKey("form_section.code", onupdate="CASCADE", name="fk_channel_section_form_section"))
     skippable: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[Channel] = relationship(back_populates="sections")
+    form_section: Mapped["FormSection"] = relationship()
 
     def __repr__(self) -> str:
         return f"{self.channel} · {self.section}"
@@ -435,6 +423,8 @@ class Application(Model):
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     grade: Mapped[Optional[int]] = mapped_column(Integer)  # the grade applied for (transfers choose)
     section_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the version of each form section its answers were given under: {code: version}
+    section_versions: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=dict)
     withdrawal_count: Mapped[int] = mapped_column(Integer, default=0)
     return_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
@@ -612,3 +602,4 @@ from app.models_ops import (  # noqa: E402,F401
     OtpCode,
     ReasonTemplate,
 )
+from app.models_forms import FIELD_KINDS, RULE_KINDS, SECTION_KINDS, FieldRule, FormField, FormSection, FormSectionVersion  # noqa: E402,F401

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PG = "postgresql://postgres@127.0.0.1:5432"
 RUXUE_DB, BARE_DB = "ruxue_bench", "ruxue_bench_bare"
-OWN_DATABASES = frozenset({RUXUE_DB, BARE_DB, "ruxue_bench_publish", "ruxue_bench_screens"})
+OWN_DATABASES = frozenset({RUXUE_DB, BARE_DB, "ruxue_bench_publish", "ruxue_bench_screens", "ruxue_bench_screens_small"})
 RUXUE_PORT, BARE_PORT = 8201, 8202
 
 
@@ -39,6 +39,15 @@ def recreate_db(name: str) -> None:
     with _admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def copy_db(source: str, target: str) -> None:
+    """TARGET as a copy of SOURCE (PostgreSQL copies the files: seconds, nobody may be connected)."""
+    if target not in OWN_DATABASES or source not in OWN_DATABASES:
+        raise ValueError(f"refusing to touch database {target!r}")
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
 
 
 def drop_db(name: str) -> None:

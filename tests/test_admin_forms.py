@@ -1,6 +1,8 @@
 """County IT sets a county up through the generated forms; catchments from both sides."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from app.models import Catchment, Community, School
@@ -89,7 +91,7 @@ def test_duplicate_channel_code_material_and_section_are_refused(county_it_clien
     section = db_session.scalar(select(ChannelSection).order_by(ChannelSection.id))
     count = db_session.query(ChannelSection).count()
     _refused(county_it_client, "/channelsectionmodelview/add",
-             {"channel": str(section.channel_id), "section": section.section, "position": "9"},
+             {"channel": str(section.channel_id), "form_section": str(section.form_section.id), "position": "9"},
              ["已有相同“报名类别”"])
     assert db_session.query(ChannelSection).count() == count
 
@@ -151,3 +153,24 @@ def test_a_refused_edit_shows_the_form_as_typed(county_it_client, db_session):
     assert 'value="改过的名称"' in html
     db_session.expire_all()
     assert db_session.get(EnrollmentPeriod, period.id).name == name
+
+
+def test_dates_use_the_browser_s_own_inputs_and_read_both_spellings(county_it_client, db_session):
+    """FAB's date picker emptied a date typed by hand; the browser's inputs keep it, and the
+    spelling a script or a spreadsheet gives (2027-06-01 08:00:00) is read as well."""
+    from app.models import EnrollmentPeriod
+
+    html = county_it_client.get("/enrollmentperiodmodelview/add").get_data(as_text=True)
+    assert 'type="datetime-local"' in html and 'name="opens_at"' in html and 'type="date"' in html
+    for code, opens in (("FORM-T", "2027-06-01T08:00:00"), ("FORM-S", "2027-06-01 08:00:00"), ("FORM-M", "2027-06-01T08:00")):
+        response = county_it_client.post("/enrollmentperiodmodelview/add", data={
+            **_PERIOD, "code": code, "opens_at": opens, "closes_at": "2027-06-10T18:00:00", "birth_from": "2020-09-01",
+            "csrf_token": csrf_token(county_it_client)})
+        assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+        period = db_session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == code))
+        assert period.opens_at == dt.datetime(2027, 6, 1, 8, 0) and period.birth_from == dt.date(2020, 9, 1)
+    edit = county_it_client.get(f"/enrollmentperiodmodelview/edit/{period.id}").get_data(as_text=True)
+    assert 'value="2027-06-01T08:00:00"' in edit
+    for stored in db_session.scalars(select(EnrollmentPeriod).where(EnrollmentPeriod.code.in_(("FORM-T", "FORM-S", "FORM-M")))):
+        db_session.delete(stored)  # the rest of the suite sees the demo's periods only
+    db_session.commit()

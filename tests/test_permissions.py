@@ -17,6 +17,10 @@ SETUP_VIEWS = [
     "channelmodelview",
     "channelmaterialmodelview",
     "channelsectionmodelview",
+    "formsectionmodelview",
+    "formfieldmodelview",
+    "fieldrulemodelview",
+    "formsectionversionmodelview",
     "materialtypemodelview",
     "noticemodelview",
     "reviewerschoolmodelview",
@@ -96,7 +100,13 @@ def test_security_menus_are_admin_only(role_clients):
         assert role_clients[role].get("/roles/list/").status_code == 403
 
 
-WRITABLE_SETUP = [v for v in SETUP_VIEWS]
+WRITABLE_SETUP = [v for v in SETUP_VIEWS if v != "formsectionversionmodelview"]
+
+
+@pytest.mark.parametrize("role", ["Admin", "CountyIT", "BureauReviewer", "SchoolReviewer"])
+def test_published_section_versions_are_written_by_nobody(role_clients, role):
+    """A version is what applications were filled under: it is made by publishing, never typed."""
+    assert role_clients[role].get("/formsectionversionmodelview/add").status_code == 403
 
 
 @pytest.mark.parametrize("view", WRITABLE_SETUP)

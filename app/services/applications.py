@@ -29,7 +29,8 @@ from app.services import eligibility, workflow
 from app.services.layouts import Layout, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
-from app.services.sections import clean_section
+from app.services import forms
+from app.services.sections import Context, clean_section
 
 
 class ApplicationError(UserError):
@@ -129,10 +130,25 @@ def steps(session: Session, application: Application) -> list[str]:
     if found is None:
         return names
     names += ["community", "choices"]
-    names += [s.section for s in found.sections]
+    names += asked_sections(session, application, found)
     if found.materials:
         names.append("materials")
     return names + ["preview"]
+
+
+def asked_sections(session: Session, application: Application, found: Layout | None = None) -> list[str]:
+    """The channel's sections this application is asked: a section shown only for some answer
+    (``show_if``) is left out until an earlier section has that answer."""
+    found = found or form_layout(session, application)
+    if found is None:
+        return []
+    answers = application.section_data or {}
+    names = []
+    for slot in found.sections:
+        section = forms.current(session, slot.section)
+        if section is None or section.shown_for(answers):
+            names.append(slot.section)
+    return names
 
 
 def period_channels(session: Session, period_id: int) -> list[Channel]:
@@ -163,6 +179,7 @@ def set_channel(session: Session, application: Application, channel_id: int, gra
         # another channel asks other sections and schools: keep only what still applies
         keep = {s.section for s in layout(session, channel.id).sections}
         application.section_data = {k: v for k, v in (application.section_data or {}).items() if k in keep}
+        application.section_versions = {k: v for k, v in (application.section_versions or {}).items() if k in keep}
     save(session, application)
 
 
@@ -264,13 +281,16 @@ def save_section(session: Session, application: Application, section: str, form:
     configured = _channel_section(session, application, section)
     if configured is None:
         raise ApplicationError(_l("This category does not ask for that section."))
+    definition = forms.current(session, section)
+    if definition is None:
+        raise ApplicationError(_l("This category does not ask for that section."))
     data = dict(application.section_data or {})
     if skip:
         if not configured.skippable:
             raise ApplicationError(_l("This section is required for the chosen category."))
         data[section] = {"skipped": True}
     else:
-        data[section] = clean_section(section, form, today)
+        data[section] = clean_section(definition, form, section_context(session, application, today or county_now().date()))
         if section == "basic":
             for key in ("former_name", "birth_cert_no", "previous_school", "previous_class"):
                 setattr(application.child, key, data[section][key])
@@ -279,7 +299,15 @@ def save_section(session: Session, application: Application, section: str, form:
         if section == "property":
             application.property_cert_no = data[section]["certificate_no"].strip().upper()[:64]
     application.section_data = data
+    application.section_versions = {**(application.section_versions or {}), section: definition.version}
     save(session, application)
+
+
+def section_context(session: Session, application: Application, today: dt.date) -> Context:
+    """What a section's rules compare with: the period's year, the guardians already given."""
+    guardians = ((application.section_data or {}).get("guardians") or {}).get("guardians") or []
+    return Context(today=today, year=application.period.year if application.period else None, guardians=guardians,
+                   community_exists=lambda community_id: session.get(Community, community_id) is not None)
 
 
 def _store_guardians(session: Session, child: Child, guardians: list[dict]) -> None:
@@ -322,11 +350,9 @@ def missing(session: Session, application: Application, uploaded: dict | None = 
     if not application.choices:
         gaps.append(_l("Choose at least one school."))
     gaps += choice_problems(session, application)
-    for s in form_layout(session, application).sections:
-        if not section_done(application, s.section):
-            from app.labels import CHOICES
-
-            gaps.append(_l("Fill in “%(s)s”.", s=CHOICES["section"][s.section]))
+    for code in asked_sections(session, application):
+        if not section_done(application, code):
+            gaps.append(_l("Fill in “%(s)s”.", s=forms.title(session, code)))
     return gaps + missing_materials(session, application, uploaded)
 
 

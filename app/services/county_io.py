@@ -357,6 +357,7 @@ def import_rows(session: Session, raw: RawRows) -> ImportReport:
                         setattr(obj, col.key, values[col.key])
             session.flush()
             report.created[table.name], report.updated[table.name] = created, updated
+        _publish_sections(session, typed)
         session.commit()
     except IntegrityError as error:
         session.rollback()
@@ -365,6 +366,25 @@ def import_rows(session: Session, raw: RawRows) -> ImportReport:
         session.rollback()
         raise
     return report
+
+
+def _publish_sections(session: Session, typed) -> None:
+    """The engine checks every section as it now stands (file and database together) and, when
+    all pass, freezes the changed ones as new versions; any problem refuses the whole file."""
+    from app.models import FormSection
+    from app.services import forms
+
+    rows = {values["code"]: number for number, values in typed.get("form_sections", [])}
+    sheet = str(TABLE_BY_NAME["form_sections"].label)
+    errors = []
+    sections = list(session.scalars(select(FormSection)))
+    for section in sections:
+        session.refresh(section)  # the fields and rules just written, not a copy loaded before
+        errors += [RowError(sheet, rows.get(section.code), None, f"{section.code}: {problem}") for problem in forms.problems(section)]
+    if errors:
+        raise CountyImportError(errors)
+    for section in sections:
+        forms.publish(session, section)
 
 
 def export_rows(session: Session) -> dict:

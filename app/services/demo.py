@@ -147,7 +147,7 @@ def _section_data(rng: random.Random, channel, child) -> dict:
         "long_residence": {"utility": "水费", "account_no": f"{rng.randrange(10**9):09d}"},
         "sibling": {"school": "", "grade": ""},
     }
-    return {s.section: sample[s.section] for s in channel.sections}
+    return {s.section: sample.get(s.section, {}) for s in channel.sections}
 
 
 def placeholder_scan(text: str) -> bytes:

@@ -9,7 +9,7 @@ from app import security as s
 
 def register_views(appbuilder) -> None:
     from app.staff_totp import StaffTotpView
-    from app.views import accounts, allocation, applications, county, dashboard, places, review, setup
+    from app.views import accounts, allocation, applications, county, dashboard, forms, places, review, setup
 
     appbuilder.add_view_no_menu(StaffTotpView)
 
@@ -38,6 +38,10 @@ def register_views(appbuilder) -> None:
     add(setup.ChannelModelView, "Channels", _l("Channels"), "fa-random", *setup_menu)
     add(setup.ChannelMaterialModelView, "Channel materials", _l("Channel materials"), "fa-paperclip", *setup_menu)
     add(setup.ChannelSectionModelView, "Channel form sections", _l("Channel form sections"), "fa-list", *setup_menu)
+    add(forms.FormSectionModelView, "Form sections", _l("Form sections"), "fa-list-alt", *setup_menu)
+    add(forms.FormFieldModelView, "Form fields", _l("Form fields"), "fa-pencil-square-o", *setup_menu)
+    add(forms.FieldRuleModelView, "Field rules", _l("Field rules"), "fa-check-square-o", *setup_menu)
+    add(forms.FormSectionVersionModelView, "Form section versions", _l("Form section versions"), "fa-history", *setup_menu)
     add(setup.MaterialTypeModelView, "Material types", _l("Material types"), "fa-file", *setup_menu)
     add(setup.NoticeModelView, "Notices", _l("Notices"), "fa-bullhorn", *setup_menu)
     add(setup.ReasonTemplateModelView, "Reason templates", _l("Reason templates"), "fa-comment", *setup_menu)
@@ -82,6 +86,7 @@ def register_views(appbuilder) -> None:
         setup.PeriodApi,
         setup.ChannelApi,
         setup.MaterialTypeApi,
+        forms.FormSectionApi,
         applications.ApplicationApi,
     ):
         appbuilder.add_api(api)

@@ -14,7 +14,9 @@ from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError as MarshmallowValidationError
 from marshmallow.validate import Range
-from wtforms import SelectField
+from sqlalchemy import Date, DateTime
+from wtforms import DateField, DateTimeField, SelectField
+from wtforms.widgets import DateInput, DateTimeLocalInput
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from app import security
@@ -124,6 +126,20 @@ def scoped_filters(column: str = "application_id") -> list:
     return [[column, ApplicationScopeFilter, None]]
 
 
+# FAB's date pickers (bootstrap-datepicker on data-provide) empty a date typed by hand when the
+# field loses focus, so the form came back with "required": the browser's own date inputs keep it,
+# and the "2026-06-01 08:00:00" a script or a spreadsheet copy gives is still read.
+_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+
+
+def _date_field(column, label, description, validators):
+    needed = [Optional()] if column.nullable or column.default is not None else [DataRequired()]
+    if isinstance(column.type, DateTime):
+        return DateTimeField(label, format=_DATETIME_FORMATS, description=description, validators=needed + list(validators),
+                             widget=DateTimeLocalInput(), render_kw={"step": "1"})
+    return DateField(label, format="%Y-%m-%d", description=description, validators=needed + list(validators), widget=DateInput())
+
+
 def _choice_field(label, choices: dict, required: bool) -> SelectField:
     return SelectField(
         label,
@@ -165,6 +181,10 @@ class RuxueModelView(SafeListMixin, ModelView):
         self.validators_columns = validators
         for column in {*(self.list_columns or []), *(self.show_columns or [])}:
             self.formatters_columns.setdefault(column, format_plain)
+        for column in self.datamodel.obj.__table__.columns:
+            if column.key not in extra and isinstance(column.type, (Date, DateTime)):
+                extra[column.key] = _date_field(column, self.label_columns.get(column.key, column.key),
+                                                (self.description_columns or {}).get(column.key, ""), validators.get(column.key, []))
         self.add_form_extra_fields = {**extra, **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {**extra, **(self.edit_form_extra_fields or {})}
         super().__init__(*args, **kwargs)
@@ -346,7 +366,10 @@ def format_section_data(data) -> Markup:
     """Each form section under its translated name, with the values the parent entered."""
     lines = []
     for section, values in (data or {}).items():
-        label = CHOICES["section"].get(section, section)
+        from app.extensions import db
+        from app.services import forms
+
+        label = forms.title(db.session, section)
         shown = values.values() if isinstance(values, dict) else [values]
         text = "；".join(str(format_plain(v)) for v in shown if v not in (None, ""))
         lines.append(escape(f"{label}：{text}"))

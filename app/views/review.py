@@ -19,7 +19,7 @@ from app.services.clock import local_now
 from app.services.allocation_words import explain as explain_allocation
 from app.services.flags import compute as compute_flags
 from app.services.flags import words as flag_words
-from app.services.sections import FIELDS, GUARDIAN_FIELDS
+from app.services import forms
 from app.views.applications import ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView
 from app.views.base import ReadOnlyModelView, RuxueInterface, scoped_filters, user_sees_all_schools
 from app.views.filters import FilterFlagged
@@ -145,7 +145,7 @@ class ApplicationModelView(ReadOnlyModelView):
             self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
             item=item, attachments=attachments, events=events, flags=compute_flags(db.session, item),
             explanation=explain_allocation(db.session, item.allocation_note),
-            fields=FIELDS, guardian_fields=GUARDIAN_FIELDS, full_ids=_full_ids(),
+            sections=forms.answered(db.session, item), full_ids=_full_ids(),
             templates={k: db.session.scalars(select(ReasonTemplate).where(ReasonTemplate.kind == k).order_by(ReasonTemplate.position)).all() for k in ("return", "reject")},
         )
 

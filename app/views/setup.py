@@ -36,10 +36,9 @@ class ChannelSectionModelView(RuxueModelView):
     list_title = _l("Channel form sections")
     datamodel = RuxueInterface(ChannelSection)
     class_permission_name = "ChannelSection"
-    enum_columns = {"section": "section"}
-    list_columns = ["channel", "position", "section", "skippable"]
-    add_columns = edit_columns = show_columns = ["channel", "section", "skippable", "position"]
-    search_columns = ["channel", "section", "skippable"]
+    list_columns = ["channel", "position", "form_section", "skippable"]
+    add_columns = edit_columns = show_columns = ["channel", "form_section", "skippable", "position"]
+    search_columns = ["channel", "form_section", "skippable"]
     order_columns = ["position"]
     base_order = ("position", "asc")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from flask_babel import get_locale
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
@@ -58,6 +59,12 @@ def current_parent() -> ParentAccount | None:
     return g.parent
 
 
+@bp.app_template_test("safe_css")
+def safe_css(value) -> bool:
+    """A value that can stand in a CSS selector as it is (a condition's answer)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_\-]+", str(value)))
+
+
 @bp.app_context_processor
 def public_context():
     unread = g.get("unread", 0)
@@ -66,8 +73,19 @@ def public_context():
     if parent and "unread" not in g and not g.get("db_unavailable"):
         unread = db.session.scalar(select(unread_count(parent)))
     return {"parent": parent, "unread": unread, "status_label": status_label, "step_label": step_label,
-            "mask": mask_id, "choice_label": choice_label, "get_locale": get_locale,
-            "mechanism_label": mechanism_label}
+            "mask": mask_id, "get_locale": get_locale,
+            "mechanism_label": mechanism_label, "answer_text": answer_text}
+
+
+def answer_text(field, values: dict) -> str:
+    """One stored answer as people read it: a choice by its label, an address with its community."""
+    value = values.get(field.key)
+    if field.kind == "address" and values.get(field.key + "_community"):
+        from app.models import Community
+
+        community = db.session.get(Community, values[field.key + "_community"])
+        return " ".join(part for part in (community.name if community else "", value or "") if part)
+    return field.text_of(value)
 
 
 def mechanism_label(code: str):
@@ -83,23 +101,23 @@ def status_label(status: str):
 
 
 def step_label(step: str) -> str:
-    return _step_label(step, str(get_locale()))
+    fixed = _fixed_step_label(step, str(get_locale()))
+    if fixed is not None:
+        return fixed
+    from app.extensions import db
+    from app.services import forms
+
+    return forms.title(db.session, step)  # a form section: its title is data
 
 
-@functools.lru_cache(maxsize=256)
-def _step_label(step: str, _locale: str) -> str:
+@functools.lru_cache(maxsize=64)
+def _fixed_step_label(step: str, _locale: str) -> str | None:
     """Translated once per language: the step list is drawn on every page of the form."""
     from flask_babel import lazy_gettext as _l
 
-    from app.labels import CHOICES
-
     names = {"channel": _l("Category"), "community": _l("Community"), "choices": _l("Schools"),
              "materials": _l("Materials"), "preview": _l("Preview")}
-    return str(names.get(step) or CHOICES["section"].get(step, step))
-
-
-def choice_label(field, value):
-    return dict(field.choices).get(value, value) if field.choices else value
+    return str(names[step]) if step in names else None
 
 
 def parent_required(view):

@@ -9,11 +9,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.labels import CHOICES
 from app.models import Attachment, Community, EnrollmentPeriod, Street
 from app.services import applications as apps
 from app.services import eligibility, uploads
-from app.services.sections import FIELDS, GUARDIAN_FIELDS, GUARDIAN_SLOTS, SectionError
+from app.services import forms
+from app.services.sections import GUARDIAN_SLOTS, SectionError
 from app.storage import UploadError
 from app.errors import UserError
 from app.views.public import bp, current_parent, flash_error, now, parent_required, storage, unread_count
@@ -103,7 +103,10 @@ def step(application_id, step):
 
 
 def _template(step: str) -> str:
-    return step if step in ("channel", "community", "choices", "materials", "preview", "guardians") else "section"
+    if step in ("channel", "community", "choices", "materials", "preview"):
+        return step
+    section = forms.current(db.session, step)
+    return "guardians" if section is not None and section.kind == "guardians" else "section"
 
 
 def _save_step(application, step: str) -> None:
@@ -138,13 +141,17 @@ def _step_context(application, step: str) -> dict:
 
         uploaded = apps.attachments_by_material(db.session, application)
         return {"missing": apps.missing(db.session, application, uploaded), "token": token,
-                "forecast": forecast(db.session, application), "uploaded": uploaded, "fields": FIELDS,
-                "guardian_fields": GUARDIAN_FIELDS, "section_labels": CHOICES["section"]}
-    if step == "guardians":
-        saved = (application.section_data or {}).get("guardians", {}).get("guardians", [])
-        return {"fields": GUARDIAN_FIELDS, "slots": range(GUARDIAN_SLOTS), "saved": saved, "configured": _configured(application, step)}
-    return {"fields": FIELDS.get(step, ()), "saved": (application.section_data or {}).get(step, {}),
-            "configured": _configured(application, step), "section_label": CHOICES["section"].get(step, step)}
+                "forecast": forecast(db.session, application), "uploaded": uploaded,
+                "sections": forms.answered(db.session, application)}
+    section = forms.current(db.session, step)
+    fields = section.fields if section else ()
+    if section is not None and section.kind == "guardians":
+        saved = (application.section_data or {}).get(step, {}).get("guardians", [])
+        return {"fields": fields, "slots": range(GUARDIAN_SLOTS), "saved": saved, "configured": _configured(application, step),
+                "section": section}
+    return {"fields": fields, "saved": (application.section_data or {}).get(step, {}), "section": section,
+            "configured": _configured(application, step), "section_label": section.title if section else step,
+            "streets": _communities_by_street() if any(f.kind == "address" for f in fields) else ()}
 
 
 def _communities_by_street() -> list:
