@@ -351,3 +351,17 @@ def test_codes_and_keys_that_would_break_a_page_or_a_condition_are_refused(app):
         good = FormSection(code="ok_1", title_zh="测试", kind="fields", show_if="", show_values="")
         good.fields = [FormField(key="fine_1", label_zh="甲", kind="text", required=True, max_len=10, choices="", show_if="", show_values="")]
         assert forms.problems(good) == []
+
+
+def test_a_section_s_code_stays_once_saved(dengfeng):
+    from app.extensions import db
+    from app.models import FormSection
+
+    section = db.session.scalar(select(FormSection).where(FormSection.code == "employment"))
+    staff = _county_it(dengfeng)
+    html = staff.post(f"/formsectionmodelview/edit/{section.id}", data={
+        "code": "work", "title_zh": section.title_zh, "kind": "fields", "position": "5", "csrf_token": csrf_token(staff)},
+        follow_redirects=True).get_data(as_text=True)
+    assert "代码保存后不能修改" in html
+    db.session.expire_all()
+    assert db.session.get(FormSection, section.id).code == "employment"

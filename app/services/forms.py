@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import UserError
@@ -92,6 +92,12 @@ def refuse_problems(section: FormSection | None) -> None:
     found = problems(section) if section is not None else []
     if found:
         raise UserError(found[0])
+
+
+def refuse_renamed(item) -> None:
+    """A section's code names the page, the stored answers and their versions: it stays."""
+    if isinstance(item, FormSection) and inspect(item).attrs.code.history.deleted:
+        raise UserError(_l("A section's code cannot change once saved: answers and versions are stored under it."))
 
 
 def refuse_removal(field: FormField) -> None:

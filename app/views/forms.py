@@ -47,6 +47,7 @@ class PublishesSection:
         if isinstance(item, FieldRule) and item.field is not None and item not in item.field.rules:
             item.field.rules.append(item)
         try:
+            forms.refuse_renamed(item)
             forms.refuse_problems(self._section_of(item))
         except UserError:
             self.datamodel.session.rollback()  # nothing of the refused row stays in the session
