@@ -24,13 +24,14 @@ from app.models import (
     EnrollmentPeriod,
     Guardian,
     School,
+    Street,
 )
 from app.services import eligibility, workflow
 from app.services.layouts import Layout, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
 from app.services import forms
-from app.services.sections import Context, clean_section
+from app.services.sections import clean_section
 
 
 class ApplicationError(UserError):
@@ -279,10 +280,8 @@ def _channel_section(session: Session, application: Application, section: str):
 def save_section(session: Session, application: Application, section: str, form: dict, skip: bool = False, today: dt.date | None = None) -> None:
     """Store one section; raises SectionError with field messages; skipping only where configured."""
     configured = _channel_section(session, application, section)
-    if configured is None:
-        raise ApplicationError(_l("This category does not ask for that section."))
     definition = forms.current(session, section)
-    if definition is None:
+    if configured is None or definition is None:
         raise ApplicationError(_l("This category does not ask for that section."))
     data = dict(application.section_data or {})
     if skip:
@@ -306,8 +305,16 @@ def save_section(session: Session, application: Application, section: str, form:
 def section_context(session: Session, application: Application, today: dt.date) -> Context:
     """What a section's rules compare with: the period's year, the guardians already given."""
     guardians = ((application.section_data or {}).get("guardians") or {}).get("guardians") or []
-    return Context(today=today, year=application.period.year if application.period else None, guardians=guardians,
-                   community_exists=lambda community_id: session.get(Community, community_id) is not None)
+    return forms.rule_context(session, today, application.period.year if application.period else None, guardians)
+
+
+def communities_by_street(session: Session) -> list:
+    """Every street with its communities, in one query (the community step, address fields)."""
+    grouped: dict = {}
+    rows = session.execute(select(Street, Community).join(Community, Community.street_id == Street.id).order_by(Street.code, Community.code))
+    for street, community in rows:
+        grouped.setdefault(street, []).append(community)
+    return list(grouped.items())
 
 
 def _store_guardians(session: Session, child: Child, guardians: list[dict]) -> None:

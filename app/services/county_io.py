@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.labels import CHOICES
-from app.services import input_limits
+from app.models import FormSection
+from app.services import forms, input_limits
 from app.services.county_schema import (
     FORMAT,
     TABLE_BY_NAME,
@@ -371,9 +372,6 @@ def import_rows(session: Session, raw: RawRows) -> ImportReport:
 def _publish_sections(session: Session, typed) -> None:
     """The engine checks every section as it now stands (file and database together) and, when
     all pass, freezes the changed ones as new versions; any problem refuses the whole file."""
-    from app.models import FormSection
-    from app.services import forms
-
     rows = {values["code"]: number for number, values in typed.get("form_sections", [])}
     sheet = str(TABLE_BY_NAME["form_sections"].label)
     errors = []

@@ -14,12 +14,13 @@ from pathlib import Path
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.errors import UserError
+from app.models import ChannelSection, Community
 from app.models_forms import FieldRule, FormField, FormSection, FormSectionVersion
 from app.services.layouts import cached
-from app.services.sections import LONG_TEXT_MAX, RuleSettingError, Section, check_rule, from_definition, parse_choices
+from app.services.sections import LONG_TEXT_MAX, Context, RuleSettingError, Section, check_rule, from_definition, parse_choices
 
 KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 SEED = Path(__file__).resolve().parent.parent / "seed" / "form_sections.json"
@@ -107,8 +108,6 @@ def refuse_removal(field: FormField) -> None:
 
 
 def refuse_section_removal(session: Session, section: FormSection) -> None:
-    from app.models import ChannelSection
-
     if section.code in BOUND_KEYS or session.scalar(select(ChannelSection.id).where(ChannelSection.section == section.code).limit(1)):
         raise UserError(_l("Section “%(s)s” is built in or asked by a channel: take it off the channels first.", s=section.code))
 
@@ -133,12 +132,6 @@ def _same(stored: dict, doc: dict) -> bool:
     return {k: v for k, v in stored.items() if k != "version"} == doc
 
 
-def publish_all(session: Session) -> None:
-    for section in session.scalars(select(FormSection).options(
-            selectinload(FormSection.fields).selectinload(FormField.rules))):
-        publish(session, section)
-
-
 def seed_documents() -> list[dict]:
     return json.loads(SEED.read_text(encoding="utf-8"))
 
@@ -161,12 +154,17 @@ def add_from_document(session: Session, doc: dict, position: int = 1) -> FormSec
     return section
 
 
-def _load_version(session: Session, code: str, version: int | None) -> Section | None:
-    query = select(FormSectionVersion.definition).where(FormSectionVersion.section_code == code)
-    if version:
-        query = query.where(FormSectionVersion.version == version)
-    found = session.scalar(query.order_by(FormSectionVersion.version.desc()).limit(1))
+def _load_version(session: Session, code: str, version: int) -> Section | None:
+    found = session.scalar(select(FormSectionVersion.definition).where(
+        FormSectionVersion.section_code == code, FormSectionVersion.version == version))
     return None if found is None else from_definition(found)
+
+
+def rule_context(session: Session, today, year: int | None = None, guardians=()) -> Context:
+    """What a section's rules compare answers with: today, the period's year, the guardians
+    given, and which communities exist (an address names one)."""
+    return Context(today=today, year=year, guardians=list(guardians),
+                   community_exists=lambda community_id: session.get(Community, community_id) is not None)
 
 
 def current(session: Session, code: str) -> Section | None:

@@ -281,6 +281,15 @@ def duplicate_problems(session, model, values: dict) -> list:
     return problems
 
 
+def fill_defaults(item) -> None:
+    """A text column left out of a post is its default (empty), not NULL: FAB sets None for a
+    field the form did not send, which the database refuses on a NOT NULL column."""
+    for column in item.__table__.columns:
+        if getattr(item, column.key, None) is None and not column.nullable and column.default is not None \
+                and isinstance(column.default.arg, str):
+            setattr(item, column.key, column.default.arg)
+
+
 def check_row(session, item, today: dt.date | None = None) -> None:
     """Everything the database would refuse about this row, and the limits, before it is written:
     LimitError with the first problem, or nothing."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from flask import abort, flash, g, redirect, request
-from markupsafe import Markup, escape
 from flask_appbuilder import ModelView
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -335,6 +334,7 @@ class RuxueModelRestApi(ModelRestApi):
 def check_before_write(session, item) -> None:
     """The shared input limits and the database's constraints, before FAB writes the row: a
     refusal leaves the session as it was (an edited row's changes are rolled back)."""
+    input_limits.fill_defaults(item)
     try:
         input_limits.check_row(session, item)
     except UserError:
@@ -360,20 +360,6 @@ def format_plain(value):
     if value is False:
         return str(_l("No"))
     return value
-
-
-def format_section_data(data) -> Markup:
-    """Each form section under its translated name, with the values the parent entered."""
-    lines = []
-    for section, values in (data or {}).items():
-        from app.extensions import db
-        from app.services import forms
-
-        label = forms.title(db.session, section)
-        shown = values.values() if isinstance(values, dict) else [values]
-        text = "；".join(str(format_plain(v)) for v in shown if v not in (None, ""))
-        lines.append(escape(f"{label}：{text}"))
-    return Markup("<br>").join(lines)
 
 
 def _label_of(choices: dict):

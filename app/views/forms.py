@@ -7,13 +7,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 
 from app import security
-from app.models import Community, Street
-from app.services.clock import local_now
-from app.services.sections import GUARDIAN_SLOTS, Context, SectionError, clean_section, from_definition
-
-from app.models import FieldRule, FormField, FormSection, FormSectionVersion
 from app.errors import UserError
+from app.models import FieldRule, FormField, FormSection, FormSectionVersion
 from app.services import forms
+from app.services.applications import communities_by_street
+from app.services.clock import local_now
+from app.services.sections import GUARDIAN_SLOTS, SectionError, clean_section, from_definition
 from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, RuxueModelView
 
 
@@ -38,9 +37,6 @@ class PublishesSection:
         self._check(item)
 
     def _check(self, item):
-        for column in item.__table__.columns:  # a text box left out of the post is empty, not NULL
-            if getattr(item, column.key) is None and column.default is not None and isinstance(column.default.arg, str):
-                setattr(item, column.key, column.default.arg)
         # a new field or rule joins its parent's list, so the section is checked as it will be
         if isinstance(item, FormField) and item.section is not None and item not in item.section.fields:
             item.section.fields.append(item)
@@ -164,17 +160,13 @@ class FormSectionModelView(PublishesSection, RuxueModelView):
         if request.method == "POST":
             today = local_now(current_app.config["BABEL_DEFAULT_TIMEZONE"]).date()
             try:
-                clean_section(section, request.form, Context(today=today, year=today.year,
-                                                             community_exists=lambda i: session.get(Community, i) is not None))
+                clean_section(section, request.form, forms.rule_context(session, today, today.year))
                 passed = True
             except SectionError as problem:
                 errors = problem.errors
-        streets = {}
-        if any(f.kind == "address" for f in section.fields):
-            for community in session.query(Community).join(Street).order_by(Street.code, Community.code):
-                streets.setdefault(community.street, []).append(community)
+        streets = communities_by_street(session) if any(f.kind == "address" for f in section.fields) else ()
         return self.render_template("staff/section_preview.html", row=row, section=section, fields=section.fields,
-                                    errors=errors, passed=passed, form=request.form, saved={}, streets=list(streets.items()),
+                                    errors=errors, passed=passed, form=request.form, saved={}, streets=streets,
                                     slots=range(GUARDIAN_SLOTS))
 
 

@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.models import Attachment, Community, EnrollmentPeriod, Street
+from app.models import Attachment, EnrollmentPeriod
 from app.services import applications as apps
 from app.services import eligibility, uploads
 from app.services import forms
@@ -130,7 +130,7 @@ def _step_context(application, step: str) -> dict:
     if step == "channel":
         return {"grades": apps.grades(application.period), "channels": apps.period_channels(db.session, application.period_id)}
     if step == "community":
-        return {"streets": _communities_by_street()}
+        return {"streets": apps.communities_by_street(db.session)}
     if step == "choices":
         return {"offers": apps.offered_schools(db.session, application), "chosen": [c.school_id for c in application.choices]}
     if step == "materials":
@@ -151,16 +151,7 @@ def _step_context(application, step: str) -> dict:
                 "section": section}
     return {"fields": fields, "saved": (application.section_data or {}).get(step, {}), "section": section,
             "configured": _configured(application, step), "section_label": section.title if section else step,
-            "streets": _communities_by_street() if any(f.kind == "address" for f in fields) else ()}
-
-
-def _communities_by_street() -> list:
-    """Every street with its communities, in one query."""
-    grouped: dict = {}
-    rows = db.session.execute(select(Street, Community).join(Community, Community.street_id == Street.id).order_by(Street.code, Community.code))
-    for street, community in rows:
-        grouped.setdefault(street, []).append(community)
-    return list(grouped.items())
+            "streets": apps.communities_by_street(db.session) if any(f.kind == "address" for f in fields) else ()}
 
 
 def _configured(application, step):
