@@ -335,6 +335,17 @@ def test_a_conditional_field_is_hidden_by_css_until_its_answer_is_picked(dengfen
     assert "祖辈姓名" in post(client, f"/my/a/{application.id}/basis", {"basis": "grand"}).get_data(as_text=True)
     assert post(client, f"/my/a/{application.id}/basis", {"basis": "grand", "grand_name": "李四", **home}).status_code == 302
     assert "亲属关系证明编号" in client.get(f"/my/a/{application.id}/kinship").get_data(as_text=True)
+    assert post(client, f"/my/a/{application.id}/kinship", {"proof_no": "QS-001"}).status_code == 302
+    # going back and choosing another basis takes the kinship section, and its answers, off the form
+    back = client.get(f"/my/a/{application.id}/basis").get_data(as_text=True)
+    assert "仅当“依据”为祖辈房产时填写。" in back
+    assert post(client, f"/my/a/{application.id}/basis", {"basis": "own", **home}).status_code == 302
+    db.session.expire_all()
+    from app.models import Application
+
+    again = db.session.get(Application, application.id)
+    assert "kinship" not in again.section_data and "kinship" not in again.section_versions
+    assert "QS-001" not in client.get(f"/my/a/{application.id}/preview").get_data(as_text=True)
     assert db.session.scalar(select(FormSection.version).where(FormSection.code == "basis")) == 1
 
 
@@ -365,3 +376,33 @@ def test_a_section_s_code_stays_once_saved(dengfeng):
     assert "代码保存后不能修改" in html
     db.session.expire_all()
     assert db.session.get(FormSection, section.id).code == "employment"
+
+
+def test_two_people_saving_one_section_at_once_get_two_versions_not_an_error(dengfeng, monkeypatch):
+    from sqlalchemy.orm import Session as PlainSession
+
+    from app.extensions import db
+    from app.models import FormSection, FormSectionVersion
+    from app.services import forms
+
+    section = db.session.scalar(select(FormSection).where(FormSection.code == "household"))
+    before = section.version
+    real_publish, calls = forms.publish, []
+
+    def publish_while_someone_else_does(session, item):
+        version = real_publish(session, item)
+        if not calls:  # the other editor commits the same number first
+            with PlainSession(db.engine) as other:
+                other.add(FormSectionVersion(section_code="household", version=version,
+                                             definition={**forms.definition(item), "version": version, "title_zh": "别人"}))
+                other.commit()
+        calls.append(version)
+        return version
+
+    monkeypatch.setattr(forms, "publish", publish_while_someone_else_does)
+    section.title_zh = "户籍信息（新）"
+    db.session.commit()  # the admin saved the row; publishing comes after
+    assert forms.publish_committed(db.session, section) == before + 2
+    assert calls == [before + 1, before + 2]
+    numbers = db.session.scalars(select(FormSectionVersion.version).where(FormSectionVersion.section_code == "household")).all()
+    assert sorted(numbers)[-2:] == [before + 1, before + 2]

@@ -143,13 +143,21 @@ def asked_sections(session: Session, application: Application, found: Layout | N
     found = found or form_layout(session, application)
     if found is None:
         return []
-    answers = application.section_data or {}
-    names = []
-    for slot in found.sections:
-        section = forms.current(session, slot.section)
+    return _shown_sections(session, [s.section for s in found.sections], application.section_data or {})
+
+
+def configured_sections(session: Session, application: Application) -> list[str]:
+    found = form_layout(session, application)
+    return [s.section for s in found.sections] if found else []
+
+
+def _shown_sections(session: Session, codes: list[str], answers: dict) -> list[str]:
+    shown = []
+    for code in codes:
+        section = forms.current(session, code)
         if section is None or section.shown_for(answers):
-            names.append(slot.section)
-    return names
+            shown.append(code)
+    return shown
 
 
 def period_channels(session: Session, period_id: int) -> list[Channel]:
@@ -297,8 +305,11 @@ def save_section(session: Session, application: Application, section: str, form:
             _store_guardians(session, application.child, data[section]["guardians"])
         if section == "property":
             application.property_cert_no = data[section]["certificate_no"].strip().upper()[:64]
-    application.section_data = data
     application.section_versions = {**(application.section_versions or {}), section: definition.version}
+    # going back and changing an answer can take a later section off the form: its answers go too
+    asked = set(_shown_sections(session, configured_sections(session, application), data))
+    application.section_data = {k: v for k, v in data.items() if k in asked}
+    application.section_versions = {k: v for k, v in application.section_versions.items() if k in asked}
     save(session, application)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import UserError
@@ -126,6 +127,23 @@ def publish(session: Session, section: FormSection) -> int:
     session.add(FormSectionVersion(section_code=section.code, version=version, definition={**doc, "version": version}))
     section.version = version
     return version
+
+
+def publish_committed(session: Session, section: FormSection) -> int:
+    """publish() and commit, for a change already saved. Two people saving the same section at
+    once both reach for the next number: the second is refused by the unique version and tries
+    again on top of the first (one more try; the definition it freezes is what the rows now say)."""
+    for attempt in (1, 2):
+        session.refresh(section)
+        version = publish(session, section)
+        try:
+            session.commit()
+            return version
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise UserError(_l("Someone else saved this section at the same moment: open it again to see both changes."))
+    return section.version
 
 
 def _same(stored: dict, doc: dict) -> bool:

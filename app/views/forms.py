@@ -70,9 +70,7 @@ class PublishesSection:
         session = self.datamodel.session
         section = item if isinstance(item, FormSection) or item is None else self._section_of(item)
         if section is not None and section in session:
-            session.refresh(section)
-            forms.publish(session, section)
-            session.commit()
+            forms.publish_committed(session, section)
 
 
 _RULE_HELP = _l("Dates: 2026-02-01, today, {year}-02-01 or {year-1}-09-01 ({year} is the period's year). "
