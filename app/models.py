@@ -283,6 +283,9 @@ class ChannelMaterial(Model):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
     material_type_id: Mapped[int] = mapped_column(ForeignKey("material_type.id"), index=True)
     required: Mapped[bool] = mapped_column(Boolean, default=True)
+    # asked only when an answer has one of these values ("section.field"), like a section's condition
+    show_if: Mapped[str] = mapped_column(String(70), default="")
+    show_values: Mapped[str] = mapped_column(String(255), default="")
     position: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[Channel] = relationship(back_populates="materials")
     material_type: Mapped[MaterialType] = relationship()

@@ -21,6 +21,7 @@ from app.models import (
     ChannelMaterial,
     Child,
     Community,
+    District,
     EnrollmentPeriod,
     Guardian,
     School,
@@ -132,7 +133,7 @@ def steps(session: Session, application: Application) -> list[str]:
         return names
     names += ["community", "choices"]
     names += asked_sections(session, application, found)
-    if found.materials:
+    if asked_materials(session, application, found):
         names.append("materials")
     return names + ["preview"]
 
@@ -319,13 +320,20 @@ def section_context(session: Session, application: Application, today: dt.date) 
     return forms.rule_context(session, today, application.period.year if application.period else None, guardians)
 
 
-def communities_by_street(session: Session) -> list:
-    """Every street with its communities, in one query (the community step, address fields)."""
+def communities_by_street(session: Session) -> list[tuple[str, list[Community]]]:
+    """Every street with its communities, in one query (the community step, address fields): the
+    picker's groups read "district · street" where the county has more than one district."""
     grouped: dict = {}
-    rows = session.execute(select(Street, Community).join(Community, Community.street_id == Street.id).order_by(Street.code, Community.code))
-    for street, community in rows:
-        grouped.setdefault(street, []).append(community)
-    return list(grouped.items())
+    rows = session.execute(
+        select(District.name, Street.id, Street.name, Community)
+        .join(Street, Street.district_id == District.id).join(Community, Community.street_id == Street.id)
+        .order_by(District.code, Street.code, Community.code)
+    ).all()
+    districts = {row[0] for row in rows}
+    for district, street_id, street, community in rows:
+        label = f"{district} · {street}" if len(districts) > 1 else street
+        grouped.setdefault((street_id, label), []).append(community)
+    return [(label, communities) for (_, label), communities in grouped.items()]
 
 
 def _store_guardians(session: Session, child: Child, guardians: list[dict]) -> None:
@@ -374,13 +382,23 @@ def missing(session: Session, application: Application, uploaded: dict | None = 
     return gaps + missing_materials(session, application, uploaded)
 
 
+def asked_materials(session: Session, application: Application, found: Layout | None = None) -> tuple:
+    """The channel's materials this application is asked for: one shown only for some answer
+    (``show_if``, e.g. a kinship proof for a grandparent's property) waits for that answer."""
+    found = found or form_layout(session, application)
+    if found is None:
+        return ()
+    answers = application.section_data or {}
+    return tuple(m for m in found.materials if m.shown_for(answers))
+
+
 def missing_materials(session: Session, application: Application, uploaded: dict | None = None) -> list:
-    """A message for each required material of the channel with no file yet."""
+    """A message for each required material asked of this application with no file yet."""
     if uploaded is None:
         uploaded = attachments_by_material(session, application)
     return [
         _l("Upload “%(m)s”.", m=m.material_type.name)
-        for m in (form_layout(session, application).materials if application.channel_id else ())
+        for m in asked_materials(session, application)
         if m.required and not uploaded.get(m.material_type_id)
     ]
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.labels import CHOICES
-from app.models import FormSection
+from app.models import ChannelMaterial, FormSection
 from app.services import forms, input_limits
 from app.services.county_schema import (
     FORMAT,
@@ -379,6 +379,13 @@ def _publish_sections(session: Session, typed) -> None:
     for section in sections:
         session.refresh(section)  # the fields and rules just written, not a copy loaded before
         errors += [RowError(sheet, rows.get(section.code), None, f"{section.code}: {problem}") for problem in forms.problems(section)]
+    materials = TABLE_BY_NAME["channel_materials"]
+    material_rows = {_key_of(materials, values): number for number, values in typed.get("channel_materials", [])}
+    for material in session.scalars(select(ChannelMaterial).where(ChannelMaterial.show_if != "")):
+        problem = forms.condition_problem(session, material.show_if)
+        if problem:
+            errors.append(RowError(str(materials.label), material_rows.get(natural_key(materials, material)),
+                                   str(materials.col("show_if").header), problem))
     if errors:
         raise CountyImportError(errors)
     for section in sections:

@@ -144,6 +144,8 @@ TABLES: tuple[Table, ...] = (
         _ref("channel", "channels", "channel", ref_with=("period",)),
         _ref("material", "material_types", "material_type", label=COLUMNS["material_type"]),
         Col("required", "bool", default=True),
+        Col("show_if", "str", default=""),
+        Col("show_values", "str", default=""),
         Col("position", "int", minimum=1, default=1),
     )),
     Table("form_sections", _l("Form sections"), m.FormSection, ("code",), (

@@ -139,6 +139,9 @@ def _section_data(rng: random.Random, channel, child) -> dict:
         "guardians": {"count": 2},
         "household": {"address": f"{rng.randint(1, 200)}号", "registered_on": f"{rng.randint(2012, 2024)}-03-01"},
         "property": {"certificate_no": f"湘({rng.randint(2015, 2024)})不动产权第{rng.randrange(10**7):07d}号"},
+        "grand_property": {"certificate_no": f"赣({rng.randint(2005, 2020)})不动产权第{rng.randrange(10**7):07d}号",
+                           "same_register": rng.choice(("yes", "no"))},
+        "purchase": {"contract_no": f"AY{rng.randrange(10**10):010d}"},
         "residence_permit": {"number": f"{rng.randrange(10**8):08d}", "valid_until": f"{rng.randint(2027, 2030)}-12-31"},
         "employment": {"employer": "城区某商贸有限公司", "insured_months": rng.randint(6, 36)},
         "business": {"licence_no": f"92{rng.randrange(10**16):016d}"},
@@ -172,8 +175,11 @@ def _attach_scans(session: Session, storage, application: Application) -> None:
     from app.models import Attachment
     from app.storage import new_key
 
+    from app.services.sections import asked_for, split_values
+
     for material in application.channel.materials:
-        if not material.required:
+        asked = asked_for(material.show_if, split_values(material.show_values), application.section_data or {})
+        if not material.required or not asked:
             continue
         data = placeholder_scan(material.material_type.name)
         key = new_key()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ACTIVE_STATUSES, Application, Attachment, Child, Guardian
 from app.services.ids import IdNumberError, parse_resident_id
+from app.services.sections import asked_for, split_values
 
 # More children than this on one guardian ID is not plausible for one family.
 MAX_CHILDREN_PER_GUARDIAN = 3
@@ -77,7 +78,10 @@ def compute(session: Session, application: Application) -> list[Flag]:
             found.append(Flag("birth_mismatch", _l("Birth date %(d)s does not match the ID number.", d=child.birth_date.isoformat())))
     if application.channel is not None and application.status != "draft":
         have = set(session.scalars(select(Attachment.material_type_id).where(Attachment.application_id == application.id)))
-        missing = [m.material_type.name for m in application.channel.materials if m.required and m.material_type_id not in have]
+        answers = application.section_data or {}
+        missing = [m.material_type.name for m in application.channel.materials
+                   if m.required and m.material_type_id not in have
+                   and asked_for(m.show_if, split_values(m.show_values or ""), answers)]
         if missing:
             found.append(Flag("missing_material", _l("Required material missing: %(names)s.", names="、".join(missing))))
     return found

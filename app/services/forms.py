@@ -89,6 +89,23 @@ def problems(section: FormSection) -> list[str]:
     return found
 
 
+def condition_problem(session: Session, show_if: str) -> str | None:
+    """A channel material's "shown if" names a field of a defined section (section.field), or nothing."""
+    if not show_if:
+        return None
+    code, _, key = show_if.partition(".")
+    section = session.scalar(select(FormSection).where(FormSection.code == code))
+    if section is None or key not in {f.key for f in section.fields}:
+        return str(_l("“Shown if” names no field of a form section: %(c)s (write section.field, e.g. property.owner).", c=show_if))
+    return None
+
+
+def refuse_bad_condition(session: Session, show_if: str) -> None:
+    found = condition_problem(session, show_if)
+    if found:
+        raise UserError(found)
+
+
 def refuse_problems(section: FormSection | None) -> None:
     """UserError with the first problem of the section as it would be saved."""
     found = problems(section) if section is not None else []

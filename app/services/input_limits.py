@@ -282,11 +282,11 @@ def duplicate_problems(session, model, values: dict) -> list:
 
 
 def fill_defaults(item) -> None:
-    """A text column left out of a post is its default (empty), not NULL: FAB sets None for a
-    field the form did not send, which the database refuses on a NOT NULL column."""
+    """A column left out of a post is its default (empty text, 100 characters …), not NULL: FAB
+    sets None for a field the form or the API body did not send, which a NOT NULL column refuses."""
     for column in item.__table__.columns:
         if getattr(item, column.key, None) is None and not column.nullable and column.default is not None \
-                and isinstance(column.default.arg, str):
+                and isinstance(column.default.arg, (str, int, float)):
             setattr(item, column.key, column.default.arg)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import ChannelMaterial, ChannelSection, EnrollmentPeriod
+from app.services.sections import asked_for, split_values
 from app.services.setup_changes import generation
 
 DEFAULT_TTL = 60.0
@@ -38,6 +39,12 @@ class MaterialSlot:
     material_type_id: int
     required: bool
     material_type: MaterialInfo
+    show_if: str = ""
+    show_values: tuple[str, ...] = ()
+
+    def shown_for(self, answers: dict) -> bool:
+        """Whether an application with these section answers is asked this material."""
+        return asked_for(self.show_if, self.show_values, answers)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ def load(session: Session, channel_id: int) -> Layout:
         materials=tuple(
             MaterialSlot(m.id, m.material_type_id, m.required, MaterialInfo(
                 m.material_type.id, m.material_type.code, m.material_type.name, m.material_type.description,
-                m.material_type.example_url, m.material_type.accepted_kinds, m.material_type.max_size_kb))
+                m.material_type.example_url, m.material_type.accepted_kinds, m.material_type.max_size_kb),
+                m.show_if or "", split_values(m.show_values or ""))
             for m in materials
         ),
     )

@@ -100,13 +100,19 @@ class Section:
 
     def shown_for(self, answers: dict) -> bool:
         """Whether an application with these section answers is asked this section."""
-        if not self.show_if:
-            return True
-        other, _, key = self.show_if.partition(".")
-        return str((answers.get(other) or {}).get(key, "")) in self.show_values
+        return asked_for(self.show_if, self.show_values, answers)
 
 
-def _split(values: str | list | tuple) -> tuple[str, ...]:
+def asked_for(show_if: str, show_values: tuple[str, ...], answers: dict) -> bool:
+    """A condition on another section's answer ("section.field" has one of the values), or none:
+    the same for a section and for a channel's material."""
+    if not show_if:
+        return True
+    other, _, key = show_if.partition(".")
+    return str((answers.get(other) or {}).get(key, "")) in show_values
+
+
+def split_values(values: str | list | tuple) -> tuple[str, ...]:
     if isinstance(values, str):
         values = values.replace("，", ",").split(",")
     return tuple(v.strip() for v in values if str(v).strip())
@@ -130,14 +136,14 @@ def from_definition(d: dict) -> Section:
             required=bool(f.get("required", True)), max_len=int(f.get("max_len") or 100),
             hint_zh=f.get("hint_zh", ""), hint_en=f.get("hint_en", ""),
             choices=tuple(tuple(c) for c in f.get("choices", ())),
-            show_if=f.get("show_if", ""), show_values=_split(f.get("show_values", ())),
+            show_if=f.get("show_if", ""), show_values=split_values(f.get("show_values", ())),
             rules=tuple(Rule(r["kind"], r.get("value", ""), r.get("value2", ""), r.get("number"),
                              r.get("message_zh", ""), r.get("message_en", "")) for r in f.get("rules", ())),
         )
         for f in d.get("fields", ())
     )
     return Section(d["code"], d["title_zh"], d.get("title_en", ""), d.get("kind", "fields"), d.get("help_zh", ""),
-                   d.get("help_en", ""), d.get("show_if", ""), _split(d.get("show_values", ())), int(d.get("version", 0)), fields)
+                   d.get("help_en", ""), d.get("show_if", ""), split_values(d.get("show_values", ())), int(d.get("version", 0)), fields)
 
 
 @dataclass

@@ -16,7 +16,8 @@ MAX_FILES_PER_MATERIAL = 5
 def add_attachment(session: Session, storage, application: Application, material_type_id: int, file_name: str, data: bytes) -> Attachment:
     """Store one file for one of the channel's materials; on any failure nothing is left behind."""
     slot = layout(session, application.channel_id).material(material_type_id) if application.channel_id else None
-    material = slot.material_type if slot else None
+    asked = slot is not None and slot.shown_for(application.section_data or {})
+    material = slot.material_type if asked else None
     if material is None:
         raise UploadError(_l("This category does not ask for that material."))
     count = session.scalar(select(func.count()).where(Attachment.application_id == application.id,

@@ -87,6 +87,8 @@ def register_views(appbuilder) -> None:
         setup.ChannelApi,
         setup.MaterialTypeApi,
         forms.FormSectionApi,
+        forms.FormFieldApi,
+        forms.FieldRuleApi,
         applications.ApplicationApi,
     ):
         appbuilder.add_api(api)

@@ -342,6 +342,17 @@ def check_before_write(session, item) -> None:
         raise
 
 
+def refused_by(session, rule, *args) -> None:
+    """A service rule run before an admin write: its refusal leaves nothing of the row in the
+    session, and the form comes back as typed with the message (RuxueModelView._add/_edit)."""
+    try:
+        rule(*args)
+    except UserError:
+        session.rollback()
+        g.ruxue_refused = True
+        raise
+
+
 def refused_before_write(session, item) -> None:
     """check_before_write for the admin's forms: a refusal is remembered for the form's redisplay."""
     try:

@@ -7,13 +7,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 
 from app import security
-from app.errors import UserError
 from app.models import FieldRule, FormField, FormSection, FormSectionVersion
 from app.services import forms
 from app.services.applications import communities_by_street
 from app.services.clock import local_now
 from app.services.sections import GUARDIAN_SLOTS, SectionError, clean_section, from_definition
-from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, RuxueModelView
+from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, RuxueModelView, refused_by
 
 
 class PublishesSection:
@@ -42,13 +41,8 @@ class PublishesSection:
             item.section.fields.append(item)
         if isinstance(item, FieldRule) and item.field is not None and item not in item.field.rules:
             item.field.rules.append(item)
-        try:
-            forms.refuse_renamed(item)
-            forms.refuse_problems(self._section_of(item))
-        except UserError:
-            self.datamodel.session.rollback()  # nothing of the refused row stays in the session
-            g.ruxue_refused = True  # the admin form comes back as typed (RuxueModelView._add/_edit)
-            raise
+        refused_by(self.datamodel.session, forms.refuse_renamed, item)
+        refused_by(self.datamodel.session, forms.refuse_problems, self._section_of(item))
 
     def post_add(self, item):
         self._publish(item)
@@ -189,3 +183,22 @@ class FormSectionApi(PublishesSection, RuxueModelRestApi):
     list_columns = show_columns = ["id", "code", "title_zh", "title_en", "help_zh", "help_en", "kind", "show_if",
                                    "show_values", "position", "version"]
     add_columns = edit_columns = ["code", "title_zh", "title_en", "help_zh", "help_en", "kind", "show_if", "show_values", "position"]
+
+
+class FormFieldApi(PublishesSection, RuxueModelRestApi):
+    resource_name = "form_fields"
+    class_permission_name = "FormField"
+    datamodel = RuxueInterface(FormField)
+    _columns = ["key", "label_zh", "label_en", "hint_zh", "hint_en", "kind", "required", "max_len", "choices",
+                "show_if", "show_values", "position"]
+    list_columns = show_columns = ["id", "section_id", *_columns]
+    add_columns = edit_columns = ["section", *_columns]
+
+
+class FieldRuleApi(PublishesSection, RuxueModelRestApi):
+    resource_name = "field_rules"
+    class_permission_name = "FieldRule"
+    datamodel = RuxueInterface(FieldRule)
+    _columns = ["kind", "value", "value2", "number", "message_zh", "message_en", "position"]
+    list_columns = show_columns = ["id", "field_id", *_columns]
+    add_columns = edit_columns = ["field", *_columns]

@@ -11,8 +11,8 @@ from app.models import (
     Notice,
     ReasonTemplate,
 )
-from app.services import allocation_settings
-from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView, api_check, form_check
+from app.services import allocation_settings, forms
+from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView, api_check, form_check, refused_by
 
 
 class ChannelMaterialModelView(RuxueModelView):
@@ -22,11 +22,27 @@ class ChannelMaterialModelView(RuxueModelView):
     list_title = _l("Channel materials")
     datamodel = RuxueInterface(ChannelMaterial)
     class_permission_name = "ChannelMaterial"
-    list_columns = ["channel", "position", "material_type", "required"]
-    add_columns = edit_columns = show_columns = ["channel", "material_type", "required", "position"]
+    list_columns = ["channel", "position", "material_type", "required", "show_if"]
+    add_columns = edit_columns = show_columns = ["channel", "material_type", "required", "show_if", "show_values", "position"]
     search_columns = ["channel", "material_type", "required"]
     order_columns = ["position"]
     base_order = ("position", "asc")
+    description_columns = {
+        "show_if": _l("section.field: the material is asked only when that answer is one of the values below "
+                      "(e.g. a kinship proof for a grandparent's property)."),
+        "show_values": _l("Values separated by commas."),
+    }
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        self._check_condition(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        self._check_condition(item)
+
+    def _check_condition(self, item):
+        refused_by(self.datamodel.session, forms.refuse_bad_condition, self.datamodel.session, item.show_if)
 
 
 class ChannelSectionModelView(RuxueModelView):

@@ -96,10 +96,9 @@ def step(application_id, step):
                 return redirect(url_for("public.detail", application_id=application.id))
     context = _step_context(application, step)
     status = 400 if error else 200
-    layout = apps.form_layout(db.session, application)
     return render_template(f"public/step_{_template(step)}.html", application=application, step=step,
                            steps=apps.steps(db.session, application), errors=errors, error=error, form=request.form,
-                           materials=layout.materials if layout else (), **context), status
+                           materials=apps.asked_materials(db.session, application), **context), status
 
 
 def _template(step: str) -> str:
