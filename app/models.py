@@ -179,7 +179,8 @@ class Catchment(Model):
     community: Mapped[Community] = relationship(back_populates="catchments")
 
     def __repr__(self) -> str:
-        return f"{self.school} · {self.community}"
+        # a row added by ids (county import, tests) names them until its relations load
+        return f"{self.school or f'#{self.school_id}'} · {self.community or f'#{self.community_id}'}"
 
 
 class MaterialType(Model):

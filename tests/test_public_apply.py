@@ -71,8 +71,12 @@ def test_child_binds_to_one_account_until_unbound(app, db_session):
     masked = first.phone[:3] + "****" + first.phone[-4:]
     assert masked in html and first.phone not in html
     child = _child(db_session, number)
-    assert post(second, f"/my/children/{child.id}/unbind").status_code == 404  # not theirs
-    assert post(first, f"/my/children/{child.id}/unbind").status_code == 302
+    assert post(second, f"/my/children/{child.id}/unbind", {"confirm": "1"}).status_code == 404  # not theirs
+    asked = post(first, f"/my/children/{child.id}/unbind")  # a post without the confirmation only asks
+    assert asked.status_code == 200 and "确定解除" in asked.get_data(as_text=True)
+    db_session.expire_all()
+    assert _child(db_session, number).account.phone == first.phone
+    assert post(first, f"/my/children/{child.id}/unbind", {"confirm": "1"}).status_code == 302
     response, _ = add_child(second, number=number)
     assert response.status_code == 302
     db_session.expire_all()
@@ -206,24 +210,29 @@ def test_withdraw_limit_and_review_lock(app, parent, db_session, bureau_client):
 
     application = _submitted(parent, db_session)
     assert application.period.withdrawal_limit == 1
-    assert post(parent, f"/my/a/{application.id}/withdraw").status_code == 302
+    asked = parent.get(f"/my/a/{application.id}/withdraw").get_data(as_text=True)
+    assert "确定撤回" in asked and "本次撤回后，还剩0次撤回机会（共1次）" in asked
+    assert post(parent, f"/my/a/{application.id}/withdraw").status_code == 200  # only asks
+    db_session.expire_all()
+    assert db_session.get(Application, application.id).status == "submitted"
+    assert post(parent, f"/my/a/{application.id}/withdraw", {"confirm": "1"}).status_code == 302
     db_session.expire_all()
     application = db_session.get(Application, application.id)
     assert (application.status, application.withdrawal_count) == ("draft", 1)
     token = parent.get(f"/my/a/{application.id}/preview").get_data(as_text=True).split('name="token" value="')[1].split('"')[0]
     submit(parent, application, token)
-    post(parent, f"/my/a/{application.id}/withdraw")
+    post(parent, f"/my/a/{application.id}/withdraw", {"confirm": "1"})
     db_session.expire_all()
     assert db_session.get(Application, application.id).status == "submitted"  # no withdrawal left
     page = parent.get(f"/my/a/{application.id}").get_data(as_text=True)
-    assert "撤回报名" not in page
+    assert "请点击撤回" not in page and "撤回次数已用完（每个学生仅1次）" in page
     # once review starts, never
     family = parent_login(app)
     other = _submitted(family, db_session)
     bureau_client.post("/applicationmodelview/action_post",
                        data={"action": "start_review", "rowid": [str(other.id)], "csrf_token": csrf_token(bureau_client)})
-    assert "撤回报名" not in family.get(f"/my/a/{other.id}").get_data(as_text=True)
-    post(family, f"/my/a/{other.id}/withdraw")
+    assert "请点击撤回" not in family.get(f"/my/a/{other.id}").get_data(as_text=True)
+    post(family, f"/my/a/{other.id}/withdraw", {"confirm": "1"})
     assert "已进入学校审核阶段，不能再撤回。" in family.get(f"/my/a/{other.id}").get_data(as_text=True)
     db_session.expire_all()
     assert db_session.get(Application, other.id).status == "in_review"

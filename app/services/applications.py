@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -28,7 +30,7 @@ from app.models import (
     Street,
 )
 from app.services import eligibility, workflow
-from app.services.layouts import Layout, layout
+from app.services.layouts import Layout, cached, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
 from app.services import forms
@@ -239,6 +241,20 @@ def offered_schools(session: Session, application: Application) -> list[Offer]:
     return [Offer(s, False) for s in session.scalars(query.order_by(School.code))]
 
 
+def catchment_names(session: Session) -> dict[int, tuple[str, ...]]:
+    """Each school's 招生范围 (its catchment's villages and communities), as the choice step
+    shows it beside each school: set-up data, kept by the worker like a channel's layout."""
+    def load():
+        found: dict[int, list[str]] = {}
+        rows = session.execute(select(Catchment.school_id, Community.name).join(Community, Community.id == Catchment.community_id)
+                               .order_by(Catchment.school_id, Community.code))
+        for school_id, name in rows:
+            found.setdefault(school_id, []).append(name)
+        return {school_id: tuple(names) for school_id, names in found.items()}
+
+    return cached(("catchment_names",), load)
+
+
 def choice_problems(session: Session, application: Application) -> list:
     """The saved choices checked again as the choice step checks them: the community may have
     changed since, or the school's rules, or (underage) the child's birth date."""
@@ -413,27 +429,56 @@ def can_edit(application: Application, now: dt.datetime) -> bool:
 
 def can_withdraw(application: Application, now: dt.datetime) -> bool:
     """Only before review starts, at most the period's limit, while the period is open."""
+    return withdraw_problem(application, now) is None
+
+
+def withdraw_problem(application: Application, now: dt.datetime):
+    """Why a submitted application cannot be withdrawn now, in the parent's words, or None."""
     period = application.period
-    return (
-        application.status == "submitted"
-        and application.withdrawal_count < period.withdrawal_limit
-        and now <= period.closes_at
-    )
+    if application.status in ("draft", "returned"):
+        return _l("The application is not submitted; there is nothing to withdraw.")
+    if application.status != "submitted":
+        return _l("Review has started; the application can no longer be withdrawn.")
+    if period.withdrawal_limit == 0:
+        return _l("This period does not allow withdrawing a submitted application.")
+    if application.withdrawal_count >= period.withdrawal_limit:
+        return _l("No withdrawals are left for this application (%(m)d allowed).", m=period.withdrawal_limit)
+    if now > period.closes_at:
+        return _l("Registration has closed; the application can no longer be withdrawn.")
+    return None
 
 
-def submit(session: Session, application: Application, account_id: int, now: dt.datetime, previewed_at: dt.datetime | None = None) -> None:
+def fingerprint(application: Application, uploaded: dict) -> str:
+    """What the preview shows, as a short hash: the submit carries it, so what goes in is what the
+    parent read (a change made since in another tab is refused, not submitted unseen)."""
+    shown = [application.child.name, application.channel_id, application.community_id, application.grade,
+             [(c.rank, c.school_id) for c in application.choices], application.section_data or {},
+             sorted(a.id for files in uploaded.values() for a in files)]
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:24]
+
+
+CHANGED_SINCE_PREVIEW = _l("The application was changed after this preview was shown (in another tab or window). "
+                           "Please read the preview again and submit from it.")
+
+
+def submit(session: Session, application: Application, account_id: int, now: dt.datetime,
+           previewed_at: dt.datetime | None = None, previewed: str | None = None) -> None:
     """Check everything again, as each step checked it, and submit (or resubmit after a return).
-    One submission wins a double click or a second tab; the other is told it is already in."""
+    One submission wins a double click or a second tab; the other is told it is already in.
+    ``previewed`` is the fingerprint of the preview the parent submitted from, where there was one."""
     period = application.period
     if application.status not in ("draft", "returned"):
         raise ApplicationError(ALREADY_SUBMITTED)
+    uploaded = attachments_by_material(session, application)
+    if previewed is not None and previewed != fingerprint(application, uploaded):
+        raise ApplicationError(CHANGED_SINCE_PREVIEW)
     wait = dt.timedelta(seconds=period.submit_wait_seconds)
     if wait and (previewed_at is None or now - previewed_at < wait):
         raise ApplicationError(_l("Please read the preview for %(s)d seconds before submitting.", s=period.submit_wait_seconds))
     found = [] if application.status == "returned" else eligibility.period_problems(period, now)
     found += eligibility.age_problems(period, application.child)
     # a second holding application in the period cannot exist: a unique index forbids it
-    found += missing(session, application)
+    found += missing(session, application, uploaded)
     if found:
         raise ApplicationError(found[0])
     name = "resubmit" if application.status == "returned" else "submit"
@@ -456,10 +501,9 @@ def _move(session: Session, application: Application, name: str, account_id: int
 
 
 def withdraw(session: Session, application: Application, account_id: int, now: dt.datetime) -> None:
-    if not can_withdraw(application, now):
-        if application.status != "submitted":
-            raise ApplicationError(_l("Review has started; the application can no longer be withdrawn."))
-        raise ApplicationError(_l("No withdrawals are left for this application."))
+    problem = withdraw_problem(application, now)
+    if problem is not None:
+        raise ApplicationError(problem)
     _move(session, application, "withdraw", account_id, now)
 
 

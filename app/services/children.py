@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from app.errors import UserError
-from app.models import ID_TYPES, Child, ParentAccount
+from app.models import ACTIVE_STATUSES, ID_TYPES, Application, Child, ParentAccount
 from app.services.ids import IdNumberError, parse_resident_id
 from app.services.input_limits import NAME_MAX, LimitError, check_date, check_person_name, check_text, normalized
 from app.services.persist import insert_unless_exists
@@ -32,8 +32,10 @@ def add_child(
     birth_date: dt.date | None = None,
     sex: str | None = None,
     today: dt.date | None = None,
+    periods=(),
 ) -> Child:
-    """Bind a child to the account; a resident ID gives birth date and sex, other documents need them typed."""
+    """Bind a child to the account; a resident ID gives birth date and sex, other documents need them typed.
+    ``periods`` (open and coming) refuse at once a child no period can take (Dengfeng's 采集 rule)."""
     name = (name or "").strip()
     if not name:
         raise ChildError(_l("Enter the child's name as on the household register."))
@@ -63,6 +65,9 @@ def add_child(
             raise ChildError(_l("Enter the birth date for this type of document."))
         if sex not in ("M", "F"):
             raise ChildError(_l("Choose the child's sex."))
+    problem = age_problem(birth_date, periods)
+    if problem is not None:
+        raise ChildError(problem)
     values = {"name": name, "birth_date": birth_date, "sex": sex}
     created = insert_unless_exists(session, Child, {"id_type": id_type, "id_number": number, "account_id": account.id, **values},
                                    ["id_type", "id_number"])
@@ -79,6 +84,23 @@ def add_child(
             raise _bound_elsewhere(child)
     session.commit()
     return child
+
+
+def age_problem(birth: dt.date | None, periods) -> object | None:
+    """A child born after every period's window is too young, before every window too old: the
+    parent hears it when adding the child, not later as "no open period". A period without a
+    window (a transfer taking any age) leaves that side open."""
+    if birth is None or not periods:
+        return None
+    latest = [p.birth_to for p in periods]
+    earliest = [p.birth_from for p in periods]
+    if None not in latest and birth > max(latest):
+        return _l("The child is too young: no registration is needed yet (this year's periods take children born "
+                  "on or before %(d)s).", d=max(latest).isoformat())
+    if None not in earliest and birth < min(earliest):
+        return _l("The child is older than the school-entry age of every period (born on or after %(d)s): please "
+                  "check the ID number or birth date.", d=min(earliest).isoformat())
+    return None
 
 
 def _bound_elsewhere(child: Child) -> ChildError:
@@ -103,9 +125,68 @@ def account_children_statement(account_id: int):
     return select(Child).where(Child.account_id == account_id).order_by(Child.id)
 
 
+# a name is read by reviewers from the child's row: once an application is with them it stays
+NAME_FIXED = ("submitted", "in_review", "approved", "admitted", "reassigned")
+
+
+def active_application(session: Session, child: Child, statuses=ACTIVE_STATUSES) -> Application | None:
+    """The child's application that is submitted and not yet withdrawn or rejected, if any."""
+    return session.scalar(select(Application).where(Application.child_id == child.id, Application.status.in_(statuses))
+                          .order_by(Application.id.desc()).limit(1))
+
+
+def unbind_problem(session: Session, child: Child):
+    """Why the child cannot be unbound now, or None: an application in progress stays with the
+    account that submitted it (another account binding the child would see it and its messages)."""
+    found = active_application(session, child)
+    if found is not None:
+        return _l("%(name)s has application %(n)s in progress, so the child stays bound to this account until it is "
+                  "decided or withdrawn.", name=child.name, n=found.number)
+    return None
+
+
 def unbind(session: Session, account: ParentAccount, child: Child) -> None:
     """Release the child so another family member's account can bind it; its records stay."""
     if child.account_id != account.id:
         raise ChildError(_l("This child is not bound to your account."))
-    child.account_id = None
+    _change_unless(session, account, child, ACTIVE_STATUSES, unbind_problem, account_id=None)
+
+
+def rename_problem(session: Session, child: Child):
+    found = active_application(session, child, NAME_FIXED)
+    if found is not None:
+        return _l("Application %(n)s is with the reviewers, so the name can no longer be changed here. Withdraw it "
+                  "first, or ask the school to return it for correction.", n=found.number)
+    return None
+
+
+def rename(session: Session, account: ParentAccount, child: Child, name: str) -> None:
+    """Correct the child's name (个人中心—我的孩子—修改) while no application is under review."""
+    if child.account_id != account.id:
+        raise ChildError(_l("This child is not bound to your account."))
+    name = (name or "").strip()
+    if not name:
+        raise ChildError(_l("Enter the child's name as on the household register."))
+    try:
+        check_person_name(name, _l("Child's name"), NAME_MAX)
+    except LimitError as error:
+        raise ChildError(error.message) from None
+    _change_unless(session, account, child, NAME_FIXED, rename_problem, name=name)
+
+
+def _change_unless(session: Session, account: ParentAccount, child: Child, statuses, problem_of, **values) -> None:
+    """Change the child's row unless it has an application in one of ``statuses``, checked in the
+    UPDATE itself: an application submitted meanwhile from another tab wins, with its message."""
+    problem = problem_of(session, child)
+    if problem is not None:
+        raise ChildError(problem)
+    changed = session.execute(
+        update(Child).where(Child.id == child.id, Child.account_id == account.id,
+                            ~select(Application.id).where(Application.child_id == child.id,
+                                                          Application.status.in_(statuses)).exists())
+        .values(**values)
+    ).rowcount
     session.commit()
+    session.refresh(child)
+    if not changed:
+        raise ChildError(problem_of(session, child) or _l("This child is not bound to your account."))

@@ -33,6 +33,15 @@ def read_outside_a_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+@bp.after_request
+def signed_in_pages_are_not_kept(response):
+    """A family's pages are not stored by the browser: going back after a submit fetches the page
+    again (and is sent on to the application's progress) instead of showing a live old preview."""
+    if request.path.startswith("/my") and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.before_app_request
 def load_parent():
     # Only the id: most steps need no account row (their queries join on the id), so the row is

@@ -99,7 +99,8 @@ def add_child():
                 birth = None
         try:
             children.add_child(db.session, current_parent(), form.get("name", ""), form.get("id_type", ""),
-                               form.get("id_number", ""), birth, form.get("sex") or None, now().date())
+                               form.get("id_number", ""), birth, form.get("sex") or None, now().date(),
+                               applications.open_periods(db.session, now()))
         except children.ChildError as error:
             db.session.rollback()
             return render_template("public/child_add.html", form=form, error=error.message, id_types=CHOICES["id_type"]), 400
@@ -108,15 +109,55 @@ def add_child():
     return render_template("public/child_add.html", form={}, error=None, id_types=CHOICES["id_type"])
 
 
-@bp.route("/my/children/<int:child_id>/unbind", methods=["POST"])
-@parent_required
-def unbind_child(child_id):
+def _own_child_or_404(child_id):
     child = children.own_child(db.session, g.parent_id, child_id)
     if child is None:
         abort(404)
-    children.unbind(db.session, current_parent(), child)
-    flash(str(_l("The child was unbound from this account.")), "ok")
-    return redirect(url_for("public.my"))
+    return child
+
+
+@bp.route("/my/children/<int:child_id>/unbind", methods=["GET", "POST"])
+@parent_required
+def unbind_child(child_id):
+    """Asks first; refused, with the reason, while the child has an application in progress."""
+    child = _own_child_or_404(child_id)
+    problem = children.unbind_problem(db.session, child)
+    if request.method == "POST" and request.form.get("confirm") and problem is None:
+        try:
+            children.unbind(db.session, current_parent(), child)
+        except children.ChildError as error:
+            db.session.rollback()
+            flash_error(error.message)
+            return redirect(url_for("public.my"))
+        flash(str(_l("The child was unbound from this account.")), "ok")
+        return redirect(url_for("public.my"))
+    lines = [problem] if problem else [
+        _l("Another family member's account can then bind %(name)s and apply.", name=child.name),
+        _l("Drafts not yet submitted stay with the child and are seen by the account that binds it next."),
+    ]
+    return render_template("public/confirm.html", title=_l("Unbind %(name)s from this account?", name=child.name),
+                           lines=lines, refused=problem is not None, action=url_for("public.unbind_child", child_id=child.id),
+                           button=_l("Unbind"), back=url_for("public.my")), 409 if problem and request.method == "POST" else 200
+
+
+@bp.route("/my/children/<int:child_id>/edit", methods=["GET", "POST"])
+@parent_required
+def edit_child(child_id):
+    """Correct the child's name (个人中心—我的孩子—修改) while nothing is with the reviewers."""
+    child = _own_child_or_404(child_id)
+    error = children.rename_problem(db.session, child)
+    status = 409 if error is not None and request.method == "POST" else 200
+    if request.method == "POST" and error is None:
+        try:
+            children.rename(db.session, current_parent(), child, request.form.get("name", ""))
+            flash(str(_l("The child's name was changed.")), "ok")
+            return redirect(url_for("public.my"))
+        except children.ChildError as problem:
+            db.session.rollback()
+            error, status = problem.message, 400
+    return render_template("public/child_edit.html", child=child, error=error,
+                           locked=children.rename_problem(db.session, child) is not None,
+                           name=request.form.get("name", child.name)), status
 
 
 @bp.route("/my/consent", methods=["GET", "POST"])

@@ -131,14 +131,16 @@ def _step_context(application, step: str) -> dict:
     if step == "community":
         return {"streets": apps.communities_by_street(db.session)}
     if step == "choices":
-        return {"offers": apps.offered_schools(db.session, application), "chosen": [c.school_id for c in application.choices]}
+        return {"offers": apps.offered_schools(db.session, application), "chosen": [c.school_id for c in application.choices],
+                "catchments": apps.catchment_names(db.session)}
     if step == "materials":
         return {"uploaded": apps.attachments_by_material(db.session, application)}
     if step == "preview":
-        token = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").dumps([application.id, now().isoformat()])
         from app.services.forecast import forecast
 
         uploaded = apps.attachments_by_material(db.session, application)
+        token = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").dumps(
+            [application.id, now().isoformat(), apps.fingerprint(application, uploaded)])
         return {"missing": apps.missing(db.session, application, uploaded), "token": token,
                 "forecast": forecast(db.session, application), "uploaded": uploaded,
                 "sections": forms.answered(db.session, application)}
@@ -210,15 +212,18 @@ def own_file(application_id, attachment_id):
 @parent_required
 def submit(application_id):
     application = _own(application_id)
-    previewed_at = None
+    previewed_at, previewed = None, ""  # a submit from no preview (or a forged one) matches nothing
     try:
-        shown_id, shown_at = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").loads(request.form.get("token", ""))
+        shown_id, shown_at, previewed = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").loads(
+            request.form.get("token", ""))
         if shown_id == application.id:
             previewed_at = dt.datetime.fromisoformat(shown_at)
+        else:
+            previewed = ""
     except (BadSignature, ValueError, TypeError):
-        previewed_at = None
+        previewed_at, previewed = None, ""
     try:
-        apps.submit(db.session, application, g.parent_id, now(), previewed_at)
+        apps.submit(db.session, application, g.parent_id, now(), previewed_at, previewed)
     except UserError as error:
         db.session.rollback()
         flash_error(error.message)
@@ -240,21 +245,39 @@ def detail(application_id):
     current = now()
     from app.services.allocation_words import explain
 
+    uploaded = apps.attachments_by_material(db.session, application)
+    withdraw_problem = apps.withdraw_problem(application, current)
     return render_template("public/detail.html", application=application, events=events,
                            explanation=explain(db.session, application.allocation_note),
                            receipt=request.args.get("receipt"), can_edit=apps.can_edit(application, current),
-                           can_withdraw=apps.can_withdraw(application, current),
-                           problems=eligibility.period_problems(application.period, current))
+                           can_withdraw=withdraw_problem is None, withdraw_problem=withdraw_problem,
+                           problems=eligibility.period_problems(application.period, current),
+                           sections=forms.answered(db.session, application), uploaded=uploaded,
+                           materials=apps.asked_materials(db.session, application))
 
 
-@bp.route("/my/a/<int:application_id>/withdraw", methods=["POST"])
+@bp.route("/my/a/<int:application_id>/withdraw", methods=["GET", "POST"])
 @parent_required
 def withdraw(application_id):
+    """Asks first (withdrawals are counted); a post without the confirmation only asks."""
     application = _own(application_id)
-    try:
-        apps.withdraw(db.session, application, g.parent_id, now())
-        flash(str(_l("The application was withdrawn to a draft; submit it again before the deadline.")), "ok")
-    except UserError as error:
-        db.session.rollback()
-        flash_error(error.message)
-    return redirect(url_for("public.detail", application_id=application.id))
+    problem = apps.withdraw_problem(application, now())
+    if request.method == "POST" and request.form.get("confirm"):
+        try:
+            apps.withdraw(db.session, application, g.parent_id, now())
+            flash(str(_l("The application was withdrawn to a draft; submit it again before the deadline.")), "ok")
+        except UserError as error:
+            db.session.rollback()
+            flash_error(error.message)
+        return redirect(url_for("public.detail", application_id=application.id))
+    if problem is not None:
+        flash_error(problem)
+        return redirect(url_for("public.detail", application_id=application.id))
+    period = application.period
+    left = period.withdrawal_limit - application.withdrawal_count
+    lines = [_l("The application goes back to a draft: change it, then submit it again before %(d)s, or it does not count.",
+                d=period.closes_at.strftime("%Y-%m-%d %H:%M")),
+             _l("After this one, %(n)d of %(m)d withdrawals are left.", n=left - 1, m=period.withdrawal_limit)]
+    return render_template("public/confirm.html", title=_l("Withdraw application %(n)s?", n=application.number), lines=lines,
+                           refused=False, action=url_for("public.withdraw", application_id=application.id),
+                           button=_l("Withdraw to change it"), back=url_for("public.detail", application_id=application.id))

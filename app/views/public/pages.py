@@ -39,7 +39,9 @@ def home():
     ).all()
     current = now()
     periods = [(p, eligibility.period_state(p, current)) for p in open_periods(db.session, current)]
-    return render_template("public/home.html", notices=notices, periods=periods)
+    # the manuals' 招生专干联系电话: every school's enquiry phones, one statement
+    phones = db.session.execute(select(School.name, School.phones).where(School.phones != "").order_by(School.stage, School.code)).all()
+    return render_template("public/home.html", notices=notices, periods=periods, phones=phones)
 
 
 @bp.route("/notice/<int:notice_id>")
