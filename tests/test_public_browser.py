@@ -155,11 +155,28 @@ def test_withdrawal_in_taojiang(county_server, fresh_app, browser):
     flow.start("桃花江镇小学一年级新生报名")
     flow.fill_steps(channel="县城区常住户籍学生", community="桃花江社区")
     flow.submit()
-    page.click("text=撤回报名（剩余 2/2 次）")
+    flow.shot("submitted-details")
+    assert "已提交的报名信息" in page.inner_text("main")  # 点击进入可查看自己填报信息
+    page.click("text=如需修改，请点击撤回（还可撤回2次，共2次）")
+    flow.shot("withdraw-confirm")
+    assert "本次撤回后，还剩1次撤回机会（共2次）" in page.inner_text("main")
+    page.click("text=返回")  # changing one's mind withdraws nothing
+    application = db.session.scalar(select(Application).order_by(Application.id.desc()))
+    assert application.status == "submitted"
+    page.click("text=如需修改，请点击撤回")
+    page.click("text=确认撤回")
     flow.shot("withdrawn")
+    db.session.expire_all()
     application = db.session.scalar(select(Application).order_by(Application.id.desc()))
     assert (application.status, application.withdrawal_count) == ("draft", 1)
     assert "报名已撤回为草稿" in page.inner_text("main")
+    # while it is back in review the child cannot be unbound from this account
+    page.goto(base + f"/my/a/{application.id}/preview")
+    flow.submit()
+    page.goto(base + "/my")
+    page.click("text=从本账号解绑")
+    flow.shot("unbind-refused")
+    assert "正在进行中" in page.inner_text("main") and page.locator("text=确认解绑").count() == 0
 
 
 def test_every_page_within_budget_and_readable_at_200_percent(county_server, fresh_app, browser):
