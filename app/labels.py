@@ -64,6 +64,8 @@ COLUMNS = {
     "withdrawal_limit": _l("Withdrawals allowed"),
     "edit_until_close": _l("Editable until close"),
     "submit_wait_seconds": _l("Wait before submit (s)"),
+    "wait_seconds": _l("Reading time (s)"),
+    "button_label": _l("Button wording"),
     "period": _l("Enrollment period"),
     "channel": _l("Channel"),
     "channels": _l("Channels"),

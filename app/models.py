@@ -317,7 +317,8 @@ class ChannelSection(Model):
 
 class Notice(Model):
     __tablename__ = "notice"
-    __table_args__ = (CheckConstraint(one_of("kind", NOTICE_KINDS), name="ck_notice_kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", NOTICE_KINDS), name="ck_notice_kind"),
+                      CheckConstraint("wait_seconds >= 0 AND wait_seconds <= 600", name="ck_notice_wait"))
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="policy")
@@ -326,6 +327,9 @@ class Notice(Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     position: Mapped[int] = mapped_column(Integer, default=1)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the agreement: seconds a parent reads before the button works (Dengfeng: 30), its wording
+    wait_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    button_label: Mapped[str] = mapped_column(String(32), default="")
 
     def __repr__(self) -> str:
         return self.title

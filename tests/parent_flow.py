@@ -39,6 +39,16 @@ class ParentFlow:
         page.fill("#code", code)
         self.shot("code")
         page.click("main form >> nth=0 >> button")
+        if "/my/consent" in page.url:  # the first login: the county's agreement
+            self.agree()
+
+    def agree(self):
+        page = self.page
+        self.shot("consent")
+        page.check("input[name=agree]")
+        # a county may ask for a reading time (Dengfeng: 30 s): the button counts down first
+        page.locator("#agree:not([disabled])").wait_for(timeout=40000)
+        page.click("#agree")
 
     def add_child(self, name, birth, sequence):
         page = self.page
@@ -56,9 +66,7 @@ class ParentFlow:
         form.locator("select[name=period_id]").select_option(label=period_name)
         form.locator("button").click()
         if "/my/consent" in page.url:
-            self.shot("consent")
-            page.check("input[name=agree]")
-            page.click("main form button")
+            self.agree()
             form = page.locator("main section.card form", has=page.locator("select[name=period_id]")).first
             form.locator("select[name=period_id]").select_option(label=period_name)
             form.locator("button").click()

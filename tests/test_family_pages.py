@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.models import Application, Child, EnrollmentPeriod
 from tests.conftest import parent_login
-from tests.public_helpers import add_child, fill, post, section_values, submit
+from tests.public_helpers import add_child, consent, fill, next_id, post, section_values, start, submit
 from tests.test_public_apply import _child, _community, _school, _started, _submitted
 
 
@@ -142,3 +143,120 @@ def test_the_school_step_shows_each_school_s_catchment_and_the_home_page_its_pho
     home = app.test_client().get("/").get_data(as_text=True)
     school = _school(db_session, "SM-X5")
     assert "各校招生咨询电话" in home and school.name in home and school.phones.split(",")[0] in home
+
+
+@pytest.fixture
+def taojiang(fresh_app):
+    from app.extensions import db
+    from app.services import demo
+    from app.services.clock import local_now
+
+    demo.load_county(db.session, "taojiang")
+    demo.open_periods_now(db.session, local_now())
+    return fresh_app
+
+
+def _taojiang_start(app, period_code, birth):
+    from app.extensions import db
+
+    parent = parent_login(app)
+    _, number = add_child(parent, birth, number=next_id(birth, "430922"))
+    consent(parent)
+    child = db.session.scalar(select(Child).where(Child.id_number == number))
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == period_code))
+    assert start(parent, child.id, period.id).status_code == 302
+    return parent, db.session.scalar(select(Application).where(Application.child_id == child.id)), period
+
+
+def test_taojiang_names_two_different_schools_of_its_zone(taojiang):
+    from app.extensions import db
+    from app.models import Community, School
+
+    parent, application, period = _taojiang_start(taojiang, "TJ-P1", dt.date(2020, 3, 1))
+    base = f"/my/a/{application.id}"
+    post(parent, f"{base}/channel", {"channel_id": period.channels[0].id})
+    community = db.session.scalar(select(Community).where(Community.name == "株木潭社区"))
+    assert post(parent, f"{base}/community", {"community_id": community.id}).status_code == 302
+    page = parent.get(f"{base}/choices").get_data(as_text=True)
+    first, second = (db.session.scalar(select(School).where(School.code == code)) for code in ("TJ-X2", "TJ-X1"))
+    assert first.name in page and second.name in page and page.count("required") >= 2
+    one = post(parent, f"{base}/choices", {"choice_1": first.id})
+    assert one.status_code == 400 and "请选择2所不同的学校" in one.get_data(as_text=True)
+    twice = post(parent, f"{base}/choices", {"choice_1": first.id, "choice_2": first.id})
+    assert twice.status_code == 400
+    assert post(parent, f"{base}/choices", {"choice_1": first.id, "choice_2": second.id}).status_code == 302
+    # the second time, the other way round
+    assert post(parent, f"{base}/choices", {"choice_1": second.id, "choice_2": first.id}).status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(Application, application.id)
+    assert [(c.rank, c.school_id) for c in stored.choices] == [(1, second.id), (2, first.id)]
+
+
+def test_taojiang_grade_7_splits_county_town_graduates_from_the_others(taojiang):
+    parent, application, _ = _taojiang_start(taojiang, "TJ-J7", dt.date(2014, 3, 1))
+    page = parent.get(f"/my/a/{application.id}/channel").get_data(as_text=True)
+    assert "县城小学毕业生：城区公办小学六年级应届毕业生" in page and "非县城小学毕业生：父母在城区有房产的子女" in page
+    assert "县城小学毕业生：其他情况" in page
+
+
+@pytest.fixture
+def dengfeng(fresh_app):
+    from app.extensions import db
+    from app.services import demo
+    from app.services.clock import local_now
+
+    demo.load_county(db.session, "dengfeng")
+    demo.open_periods_now(db.session, local_now())
+    return fresh_app
+
+
+def test_dengfeng_s_agreement_comes_at_the_first_login_is_read_for_30_seconds_and_returns_where_the_parent_was_going(dengfeng):
+    from app.extensions import db
+    from app.models import ParentAccount
+    from app.services import consent as consent_service
+
+    client = dengfeng.test_client()
+    phone = "13800138123"
+    post(client, "/signin?next=/my/children/add", {"phone": phone})
+    code = re.search(r"(\d{6})", dengfeng.extensions["ruxue_sms"].last_to(phone)).group(1)
+    wrong = post(client, "/signin/code", {"phone": phone, "code": "000000", "next": "/my/children/add"})
+    assert 'value="/my/children/add"' in wrong.get_data(as_text=True)  # a wrong code keeps the place
+    answer = post(client, "/signin/code", {"phone": phone, "code": code, "next": "/my/children/add"})
+    assert "/my/consent" in answer.headers["Location"]
+    client.csrf = None  # a login starts a new session
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "我已阅读并继续" in page and "家长承诺所填报" in page and "请认真阅读30秒后再点击按钮" in page
+    shown = re.search(r'name="shown" value="([^"]+)"', page).group(1)
+    early = post(client, "/my/consent", {"agree": "1", "shown": shown, "next": "/my/children/add"})
+    assert early.status_code == 400 and "请认真阅读协议满30秒后再继续" in early.get_data(as_text=True)
+    assert f'value="{shown}"' in early.get_data(as_text=True)  # the time counts from the first showing
+    account = db.session.scalar(select(ParentAccount).where(ParentAccount.phone == phone))
+    assert account.consent_at is None
+    # the service itself: 29 seconds are not enough, 30 are
+    shown_at = dt.datetime(2026, 8, 1, 9, 0, 0)
+    with pytest.raises(consent_service.ConsentError):
+        consent_service.give(db.session, account, shown_at + dt.timedelta(seconds=29), shown_at=shown_at)
+    consent_service.give(db.session, account, shown_at + dt.timedelta(seconds=30), shown_at=shown_at)
+    assert account.consent_at is not None
+
+
+def test_after_the_agreement_the_parent_goes_on_where_they_were_going(app):
+    client = app.test_client()
+    phone = "13800138456"
+    post(client, "/signin?next=/my/children/add", {"phone": phone})
+    code = re.search(r"(\d{6})", app.extensions["ruxue_sms"].last_to(phone)).group(1)
+    answer = post(client, "/signin/code", {"phone": phone, "code": code, "next": "/my/children/add"})
+    client.csrf = None  # a login starts a new session
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    shown = re.search(r'name="shown" value="([^"]+)"', page).group(1)
+    assert post(client, "/my/consent", {"shown": shown, "next": "/my/children/add"}).status_code == 400  # not ticked
+    agreed = post(client, "/my/consent", {"agree": "1", "shown": shown, "next": "/my/children/add"})
+    assert agreed.status_code == 302 and agreed.headers["Location"].endswith("/my/children/add")
+    # the second login goes straight on
+    post(client, "/signout")
+    client.csrf = None
+    post(client, "/signin", {"phone": phone})
+    code = re.search(r"(\d{6})", app.extensions["ruxue_sms"].last_to(phone)).group(1)
+    again = post(client, "/signin/code", {"phone": phone, "code": code, "next": "/my/children/add"})
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith("/my/children/add")

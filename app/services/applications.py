@@ -241,6 +241,12 @@ def offered_schools(session: Session, application: Application) -> list[Offer]:
     return [Offer(s, False) for s in session.scalars(query.order_by(School.code))]
 
 
+def choices_needed(period: EnrollmentPeriod, offered: int) -> int:
+    """A period asks for ``choice_count`` different schools (Taojiang: two); a family whose zone
+    offers fewer names those it has."""
+    return max(1, min(period.choice_count, offered))
+
+
 def catchment_names(session: Session) -> dict[int, tuple[str, ...]]:
     """Each school's 招生范围 (its catchment's villages and communities), as the choice step
     shows it beside each school: set-up data, kept by the worker like a channel's layout."""
@@ -267,6 +273,10 @@ def choice_problems(session: Session, application: Application) -> list:
         if not _open_to(application.period, school) or (_zone_bound(application) and school.id not in zone):
             problems.append(_l("%(school)s does not take applications from the chosen community; choose the schools again.", school=school.name))
         problems += eligibility.age_problems(application.period, application.child, school) if application.period.entry_kind == "underage" else []
+    if application.choices and application.period.choice_count > 1:
+        needed = choices_needed(application.period, len(offered_schools(session, application)))
+        if len(application.choices) < needed:
+            problems.append(_l("Choose %(n)d different schools: this period asks for %(n)d choices.", n=needed))
     return problems
 
 
@@ -280,6 +290,9 @@ def set_choices(session: Session, application: Application, school_ids: list[int
     if len(set(ids)) != len(ids):
         raise ApplicationError(_l("Each choice must be a different school."))
     offered = {o.school.id: o.school for o in offered_schools(session, application)}
+    needed = choices_needed(application.period, len(offered))
+    if len(ids) < needed:
+        raise ApplicationError(_l("Choose %(n)d different schools: this period asks for %(n)d choices.", n=needed))
     for school_id in ids:
         if school_id not in offered:
             raise ApplicationError(_l("That school is not open to this application; choose from the list."))

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import UserError
 from app.models import Notice, ParentAccount
 
 
@@ -23,9 +25,17 @@ def needs_consent(session: Session, account: ParentAccount) -> bool:
     return account.consent_at is None or account.consent_notice_id != notice.id or account.consent_version != notice.version
 
 
-def give(session: Session, account: ParentAccount, now: dt.datetime, notice: Notice | None = None) -> None:
-    """Record the account's agreement to ``notice`` (the current agreement when not given)."""
+class ConsentError(UserError):
+    """The agreement was not read for its time."""
+
+
+def give(session: Session, account: ParentAccount, now: dt.datetime, notice: Notice | None = None,
+         shown_at: dt.datetime | None = None) -> None:
+    """Record the account's agreement to ``notice`` (the current agreement when not given), once
+    it was shown (``shown_at``) at least its reading time ago."""
     notice = notice or agreement(session)
+    if notice is not None and notice.wait_seconds and (shown_at is None or now - shown_at < dt.timedelta(seconds=notice.wait_seconds)):
+        raise ConsentError(_l("Please read the agreement for %(s)d seconds before you continue.", s=notice.wait_seconds))
     account.consent_at = now
     account.consent_notice_id = notice.id if notice else None
     account.consent_version = notice.version if notice else None

@@ -200,6 +200,8 @@ TABLES: tuple[Table, ...] = (
         Col("version", "int", minimum=1, default=1),
         Col("position", "int", minimum=1, default=1),
         Col("published", "bool", default=True),
+        Col("wait_seconds", "int", minimum=0, default=0),
+        Col("button_label", "str", default=""),
     )),
 )
 TABLE_BY_NAME = {t.name: t for t in TABLES}

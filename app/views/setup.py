@@ -163,8 +163,12 @@ class NoticeModelView(RuxueModelView):
     class_permission_name = "Notice"
     enum_columns = {"kind": "kind_notice"}
     list_columns = ["position", "kind", "title", "version", "published"]
-    _fields = ["code", "kind", "title", "body", "version", "position", "published"]
+    _fields = ["code", "kind", "title", "body", "version", "position", "published", "wait_seconds", "button_label"]
     add_columns = edit_columns = show_columns = _fields
+    description_columns = {
+        "wait_seconds": _l("The agreement only: seconds the parent reads before the button works (0: none)."),
+        "button_label": _l("The agreement only: the button's wording, e.g. 我已阅读并继续 (empty: 同意并继续)."),
+    }
     search_columns = ["code", "kind", "title", "published"]
     order_columns = ["position", "title"]
     base_order = ("position", "asc")

@@ -6,6 +6,7 @@ import datetime as dt
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
 from app.extensions import db, limiter
@@ -55,11 +56,17 @@ def signin_code():
         phone = otp.normalize_phone(phone)
         account = otp.verify(db.session, current_app.config["SECRET_KEY"], phone, request.form.get("code", ""), now())
     except otp.OtpError as error:
-        return render_template("public/signin.html", phone=phone, step="code", error=error.message), 400
+        # the place the parent was going survives a wrong or expired code
+        return render_template("public/signin.html", phone=phone, step="code", error=error.message,
+                               next=request.form.get("next", "")), 400
     session.clear()
     session[SESSION_KEY] = account.id
     target = request.form.get("next") or ""
-    return redirect(target if target.startswith("/my") else url_for("public.my"))
+    target = target if target.startswith("/my") else url_for("public.my")
+    if consent_service.needs_consent(db.session, account):
+        # the manuals: the agreement comes at the first login, then the parent goes on where they were going
+        return redirect(url_for("public.consent", next=target))
+    return redirect(target)
 
 
 @bp.route("/signout", methods=["POST"])
@@ -163,15 +170,28 @@ def edit_child(child_id):
 @bp.route("/my/consent", methods=["GET", "POST"])
 @parent_required
 def consent():
+    """The county's agreement: read for its wait (a signed time on the page; the button counts down
+    where JavaScript runs), agreed with its own wording, then on to where the parent was going."""
     notice = consent_service.agreement(db.session)
     target = request.values.get("next", "")
+    target = target if target.startswith("/my") else url_for("public.my")
+    signer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="consent")
     if request.method == "POST":
-        if not request.form.get("agree"):
-            flash_error(_l("Tick the box to agree before you continue."))
-            return render_template("public/consent.html", notice=notice, next=target), 400
-        consent_service.give(db.session, current_parent(), now(), notice)
-        return redirect(target if target.startswith("/my") else url_for("public.my"))
-    return render_template("public/consent.html", notice=notice, next=target)
+        try:
+            shown_at = dt.datetime.fromisoformat(signer.loads(request.form.get("shown", "")))
+        except (BadSignature, ValueError, TypeError):
+            shown_at = None
+        try:
+            if not request.form.get("agree"):
+                raise consent_service.ConsentError(_l("Tick the box to agree before you continue."))
+            consent_service.give(db.session, current_parent(), now(), notice, shown_at)
+        except consent_service.ConsentError as error:
+            flash_error(error.message)
+            # the reading time counts from the first showing, not from this refusal
+            shown = request.form["shown"] if shown_at else signer.dumps(now().isoformat())
+            return render_template("public/consent.html", notice=notice, next=target, shown=shown), 400
+        return redirect(target)
+    return render_template("public/consent.html", notice=notice, next=target, shown=signer.dumps(now().isoformat()))
 
 
 @bp.route("/my/messages")
