@@ -65,6 +65,7 @@ COLUMNS = {
     "edit_until_close": _l("Editable until close"),
     "submit_wait_seconds": _l("Wait before submit (s)"),
     "wait_seconds": _l("Reading time (s)"),
+    "status_words": _l("Status wording"),
     "button_label": _l("Button wording"),
     "period": _l("Enrollment period"),
     "channel": _l("Channel"),

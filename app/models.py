@@ -236,6 +236,8 @@ class EnrollmentPeriod(Model):
     priority_keys: Mapped[str] = mapped_column(String(128), default="channel,birth,lottery")
     preview_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
+    # how the county's manual names the statuses to parents: status|中文|English per line
+    status_words: Mapped[str] = mapped_column(Text, default="")
     channels: Mapped[list["Channel"]] = relationship(
         back_populates="period", order_by="Channel.priority"
     )
@@ -433,6 +435,8 @@ class Application(Model):
     section_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # the version of each form section its answers were given under: {code: version}
     section_versions: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=dict)
+    # 暂存: what a family typed on a section it saved unfinished, unchecked, until the section is saved
+    draft_answers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=dict)
     withdrawal_count: Mapped[int] = mapped_column(Integer, default=0)
     return_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)

@@ -260,3 +260,85 @@ def test_after_the_agreement_the_parent_goes_on_where_they_were_going(app):
     again = post(client, "/signin/code", {"phone": phone, "code": code, "next": "/my/children/add"})
     assert again.status_code == 302
     assert again.headers["Location"].endswith("/my/children/add")
+
+
+def _dengfeng_submitted(app):
+    from app.extensions import db
+    from app.models import Catchment, Community, Notice, School
+
+    for notice in db.session.scalars(select(Notice).where(Notice.kind == "agreement")):
+        notice.wait_seconds = 0  # the reading time is tested above
+    db.session.commit()
+    parent = parent_login(app)
+    _, number = add_child(parent, dt.date(2020, 3, 1), number=next_id(dt.date(2020, 3, 1), "410185"))
+    consent(parent)
+    child = db.session.scalar(select(Child).where(Child.id_number == number))
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "DF-P1"))
+    assert start(parent, child.id, period.id).status_code == 302
+    application = db.session.scalar(select(Application).where(Application.child_id == child.id))
+    community = db.session.scalar(select(Community).where(Community.name == "玉溪社区"))
+    school_id = db.session.scalar(select(Catchment.school_id).join(School, School.id == Catchment.school_id)
+                                  .where(Catchment.community_id == community.id, School.stage == "primary"))
+    token = fill(parent, application, [school_id], community.id)
+    assert submit(parent, application, token).status_code == 302
+    db.session.expire_all()
+    return parent, db.session.get(Application, application.id)
+
+
+def test_dengfeng_s_list_reads_its_own_states_and_an_edit_after_submission_is_on_the_timeline(dengfeng):
+    from app.extensions import db
+    from app.models import ApplicationEvent
+    from app.services import flags, workflow
+
+    parent, application = _dengfeng_submitted(dengfeng)
+    listing = parent.get("/my").get_data(as_text=True)
+    assert '<span class="badge submitted">审核中</span>' in listing and "修改信息" in listing and "删除" in listing
+    changed = {**section_values("household"), "address": "嵩阳街道中岳大街72号"}
+    assert post(parent, f"/my/a/{application.id}/household", changed).status_code == 302
+    db.session.expire_all()
+    events = db.session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == application.id)
+                                .order_by(ApplicationEvent.id)).all()
+    assert events[-1].reason == "提交后修改：户籍信息" and events[-1].to_status == "submitted"
+    assert "提交后修改：户籍信息" in parent.get(f"/my/a/{application.id}").get_data(as_text=True)
+    stored = db.session.get(Application, application.id)
+    assert stored.flags_stale and "amended" in [f.code for f in flags.compute(db.session, stored)]
+    # saving the same answers again is no change
+    assert post(parent, f"/my/a/{application.id}/household", changed).status_code == 302
+    db.session.expire_all()
+    assert db.session.query(ApplicationEvent).filter_by(application_id=application.id).count() == len(events)
+    # once the school has it: 已提交, neither 修改 nor 删除
+    workflow.transition(db.session, stored, "start_review")
+    db.session.commit()
+    listing = parent.get("/my").get_data(as_text=True)
+    assert '<span class="badge in_review">已提交</span>' in listing and "删除" not in listing
+    assert "不能再删除" in parent.get(parent.get(f"/my/a/{application.id}/delete").headers["Location"]).get_data(as_text=True)
+
+
+def test_dengfeng_s_delete_is_asked_first_and_frees_the_child_to_apply_again(dengfeng):
+    from app.extensions import db
+
+    parent, application = _dengfeng_submitted(dengfeng)
+    asked = parent.get(f"/my/a/{application.id}/delete").get_data(as_text=True)
+    assert "确定删除报名" in asked and "重新为" in asked
+    assert post(parent, f"/my/a/{application.id}/delete").status_code == 200  # only asks
+    assert post(parent, f"/my/a/{application.id}/delete", {"confirm": "1"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).status == "withdrawn"
+    again = post(parent, f"/my/a/{application.id}/delete", {"confirm": "1"})  # the second time: a message
+    assert again.status_code == 302
+    assert start(parent, application.child_id, application.period_id).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Application).where(Application.child_id == application.child_id,
+                                                       Application.status == "draft")) is not None
+
+
+def test_a_period_s_status_words_name_only_statuses(app):
+    import pytest as _pytest
+
+    from app.errors import UserError
+    from app.services import workflow
+
+    assert workflow.status_words("submitted|正在审核中|Being reviewed")["submitted"] == ("正在审核中", "Being reviewed")
+    with _pytest.raises(UserError) as refused:
+        workflow.checked_status_words("submited|正在审核中")
+    assert "submited" in str(refused.value.message)

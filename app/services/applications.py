@@ -185,6 +185,8 @@ def set_channel(session: Session, application: Application, channel_id: int, gra
         grade = allowed[0]
     if grade not in allowed:
         raise ApplicationError(_l("Choose the grade to enter, %(a)d to %(b)d.", a=allowed[0], b=allowed[-1]))
+    if application.channel_id != channel.id or application.grade != grade:
+        workflow.record_amendment(session, application, _l("Category"))
     application.grade = grade
     if application.channel_id != channel.id:
         application.channel = channel
@@ -203,6 +205,8 @@ def set_community(session: Session, application: Application, community_id: int 
     else:
         if session.get(Community, community_id) is None:
             raise ApplicationError(_l("Choose the community of your household or property address."))
+        if application.community_id != community_id:
+            workflow.record_amendment(session, application, _l("Community / village"))
         application.community_id = community_id
     save(session, application)
 
@@ -301,6 +305,7 @@ def set_choices(session: Session, application: Application, school_ids: list[int
             raise ApplicationError(found[0])
     if [c.school_id for c in application.choices] == ids:
         return
+    workflow.record_amendment(session, application, _l("School choices"))
     # the old rows go first: (application, rank) and (application, school) are unique
     application.choices.clear()
     session.flush()
@@ -335,7 +340,11 @@ def save_section(session: Session, application: Application, section: str, form:
             _store_guardians(session, application.child, data[section]["guardians"])
         if section == "property":
             application.property_cert_no = data[section]["certificate_no"].strip().upper()[:64]
+    if (application.section_data or {}).get(section) != data[section]:
+        workflow.record_amendment(session, application, definition.title)
     application.section_versions = {**(application.section_versions or {}), section: definition.version}
+    # the section is saved whole: what was kept of it unfinished (暂存) is no longer needed
+    application.draft_answers = {k: v for k, v in (application.draft_answers or {}).items() if k != section}
     # going back and changing an answer can take a later section off the form: its answers go too
     asked = set(_shown_sections(session, configured_sections(session, application), data))
     application.section_data = {k: v for k, v in data.items() if k in asked}
@@ -511,6 +520,18 @@ def _move(session: Session, application: Application, name: str, account_id: int
         if name in ("submit", "resubmit") and application.status == "submitted":
             raise ApplicationError(ALREADY_SUBMITTED) from None  # a double click or a second tab won
         raise ApplicationError(error.message) from None
+
+
+def can_delete(application: Application, now: dt.datetime) -> bool:
+    """删除 (Dengfeng): a draft always; a submitted or returned one while the family may still change it."""
+    return application.status == "draft" or (application.status in ("submitted", "returned") and can_edit(application, now))
+
+
+def delete(session: Session, application: Application, account_id: int, now: dt.datetime) -> None:
+    """The family takes the application back for good: it stops holding the child's place."""
+    if not can_delete(application, now):
+        raise ApplicationError(_l("The reviewers have this application; it can no longer be deleted."))
+    _move(session, application, "delete", account_id, now)
 
 
 def withdraw(session: Session, application: Application, account_id: int, now: dt.datetime) -> None:

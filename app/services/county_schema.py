@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from app import models as m
-from app.services import allocation_settings
+from app.services import allocation_settings, workflow
 from app.labels import COLUMNS
 
 FORMAT = "ruxue-county/1"
@@ -128,6 +128,7 @@ TABLES: tuple[Table, ...] = (
         Col("priority_keys", "str", default="channel,birth,lottery", check=allocation_settings.normalized_keys),
         Col("preview_allocation", "bool", default=False),
         Col("description", "text", default=""),
+        Col("status_words", "text", default="", check=workflow.checked_status_words),
     )),
     Table("channels", _l("Channels"), m.Channel, ("period", "code"), (
         _ref("period", "periods", "period"),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import ACTIVE_STATUSES, Application, Attachment, Child, Guardian
+from app.models import ACTIVE_STATUSES, Application, ApplicationEvent, Attachment, Child, Guardian
 from app.services.ids import IdNumberError, parse_resident_id
 from app.services.sections import asked_for, split_values
 
@@ -20,6 +20,7 @@ LABELS = {
     "duplicate_child": _l("Child in two active applications"),
     "birth_mismatch": _l("Birth date does not match the ID"),
     "missing_material": _l("Required material missing"),
+    "amended": _l("Changed after submission"),
 }
 
 
@@ -76,6 +77,12 @@ def compute(session: Session, application: Application) -> list[Flag]:
             from_id = None
         if from_id != child.birth_date:
             found.append(Flag("birth_mismatch", _l("Birth date %(d)s does not match the ID number.", d=child.birth_date.isoformat())))
+    amended = session.scalar(select(func.count()).where(
+        ApplicationEvent.application_id == application.id, ApplicationEvent.from_status == "submitted",
+        ApplicationEvent.to_status == "submitted"))
+    if amended:
+        found.append(Flag("amended", _l("The family changed the application %(n)d time(s) after submitting it; the "
+                                        "timeline says what.", n=amended)))
     if application.channel is not None and application.status != "draft":
         have = set(session.scalars(select(Attachment.material_type_id).where(Attachment.application_id == application.id)))
         answers = application.section_data or {}

@@ -24,7 +24,7 @@ _YES_NO = (("yes", "是", "Yes"), ("no", "否", "No"))
 _DATE_TEMPLATE = re.compile(r"\{year(?:([+-])(\d{1,2}))?\}-(\d{2})-(\d{2})")
 
 
-def _pick(zh: str, en: str) -> str:
+def in_reader_language(zh: str, en: str) -> str:
     """The answer in the reader's language: English where asked for and given, else Chinese."""
     locale = get_locale()
     return en if en and locale is not None and locale.language == "en" else zh
@@ -57,17 +57,17 @@ class Field:
 
     @property
     def label(self) -> str:
-        return _pick(self.label_zh, self.label_en)
+        return in_reader_language(self.label_zh, self.label_en)
 
     @property
     def hint(self) -> str:
-        return _pick(self.hint_zh, self.hint_en)
+        return in_reader_language(self.hint_zh, self.hint_en)
 
     @property
     def options(self) -> list[tuple[str, str]]:
         """(value, text) pairs of a choice or yes/no field, in the reader's language."""
         source = _YES_NO if self.kind == "yes_no" else self.choices
-        return [(value, _pick(zh, en)) for value, zh, en in source]
+        return [(value, in_reader_language(zh, en)) for value, zh, en in source]
 
     def text_of(self, value) -> str:
         """A stored answer as a reviewer reads it (a choice by its label)."""
@@ -92,11 +92,11 @@ class Section:
 
     @property
     def title(self) -> str:
-        return _pick(self.title_zh, self.title_en)
+        return in_reader_language(self.title_zh, self.title_en)
 
     @property
     def help(self) -> str:
-        return _pick(self.help_zh, self.help_en)
+        return in_reader_language(self.help_zh, self.help_en)
 
     def shown_for(self, answers: dict) -> bool:
         """Whether an application with these section answers is asked this section."""
@@ -288,7 +288,7 @@ def clean_fields(fields: tuple[Field, ...], form: dict, context: Context, prefix
             except (RuleSettingError, ValueError, re.error):
                 message = None  # a rule saved before its checks existed: the reviewer still sees the answer
             if message is not None:
-                errors[name] = _pick(rule.message_zh, rule.message_en) or message
+                errors[name] = in_reader_language(rule.message_zh, rule.message_en) or message
                 break
     return values, errors
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Application, Attachment
+from app.services import workflow
 from app.services.layouts import layout
 from app.services.persist import commit_keeping_loaded
 from app.storage import UploadError, check_upload, new_key
@@ -38,6 +39,7 @@ def add_attachment(session: Session, storage, application: Application, material
     )
     try:
         session.add(attachment)
+        workflow.record_amendment(session, application, material.name)
         commit_keeping_loaded(session)
     except Exception:
         session.rollback()
@@ -54,5 +56,6 @@ def remove_attachment(session: Session, storage, application: Application, attac
         raise UploadError(_l("No such file on this application."))
     key = attachment.storage_key
     session.delete(attachment)
+    workflow.record_amendment(session, application, attachment.material_type.name)
     commit_keeping_loaded(session)
     storage.delete(key)

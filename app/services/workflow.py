@@ -35,6 +35,10 @@ TRANSITIONS: dict[str, Transition] = {
     "approve": Transition(frozenset({"in_review"}), "approved", STAFF),
     "return": Transition(frozenset({"in_review"}), "returned", STAFF, needs_reason=True),
     "reject": Transition(frozenset({"in_review"}), "rejected", STAFF, needs_reason=True),
+    # the family changes a submitted application where the period allows it: on the timeline
+    "amend": Transition(frozenset({"submitted"}), "submitted", PARENT),
+    # 删除 (Dengfeng): the family takes its application back for good; the child may start again
+    "delete": Transition(frozenset({"draft", "submitted", "returned"}), "withdrawn", PARENT),
     "admit": Transition(frozenset({"approved"}), "admitted", SYSTEM),
     "reassign": Transition(frozenset({"approved"}), "reassigned", SYSTEM),
 }
@@ -100,6 +104,35 @@ def transition(
     audit.log(session, f"status:{name}", f"application {application.number}", detail=f"{event.from_status} → {step.target}",
               user_id=user_id)
     return event
+
+
+def record_amendment(session: Session, application: Application, what) -> None:
+    """A submitted application the family changed (the period lets it edit until the close): the
+    change goes on its timeline, and the reviewers' flags are recomputed to show it."""
+    if application.status != "submitted":
+        return
+    transition(session, application, "amend", account_id=application.child.account_id,
+               reason=str(_l("Changed after submission: %(what)s", what=what)))
+    application.flags_stale = True
+
+
+def status_words(text: str) -> dict[str, tuple[str, str]]:
+    """A period's own words for the statuses, ``status|中文|English`` per line (Shimen: submitted
+    reads 正在审核中; Dengfeng: 审核中, 有误, 已提交); UserError names a line that is no status."""
+    from app.models import STATUSES
+    from app.services.sections import parse_choices
+
+    found = {}
+    for status, zh, en in parse_choices(text):
+        if status not in STATUSES:
+            raise TransitionError(_l("“%(s)s” is not a status; use one of %(all)s.", s=status, all=", ".join(STATUSES)))
+        found[status] = (zh, en)
+    return found
+
+
+def checked_status_words(text: str) -> str:
+    status_words(text or "")
+    return text
 
 
 def changed_elsewhere(application: Application):

@@ -11,7 +11,7 @@ from app.models import (
     Notice,
     ReasonTemplate,
 )
-from app.services import allocation_settings, forms
+from app.services import allocation_settings, forms, workflow
 from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView, api_check, form_check, refused_by
 
 
@@ -122,6 +122,7 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "priority_keys",
         "preview_allocation",
         "description",
+        "status_words",
     ]
     add_columns = edit_columns = show_columns = _fields
     search_columns = ["code", "name", "year", "stage", "entry_kind", "opens_at"]
@@ -133,9 +134,12 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "submit_wait_seconds": _l("Seconds the parent waits on the preview before submitting (15 in Anyi)."),
         "ownership": _l("Private schools have their own entrance."),
         "priority_keys": _l("Comma-separated, best first: sibling, catchment, channel, birth, lottery."),
+        "status_words": _l("The manual's words for the statuses, one per line: status|中文|English, e.g. "
+                           "submitted|正在审核中|Being reviewed (empty: the standard words)."),
     }
     # checked here, where they are saved, not first at the allocation
-    validators_columns = {"priority_keys": [form_check(allocation_settings.priority_keys)]}
+    validators_columns = {"priority_keys": [form_check(allocation_settings.priority_keys)],
+                          "status_words": [form_check(workflow.checked_status_words)]}
 
 
 class MaterialTypeModelView(RuxueModelView):
@@ -181,7 +185,8 @@ class PeriodApi(RuxueModelRestApi):
     list_columns = show_columns = ["id", *EnrollmentPeriodModelView._fields]
     add_columns = edit_columns = EnrollmentPeriodModelView._fields
     validators_columns = {"priority_keys": api_check(allocation_settings.priority_keys),
-                          "allocation_mechanism": api_check(allocation_settings.mechanism)}
+                          "allocation_mechanism": api_check(allocation_settings.mechanism),
+                          "status_words": api_check(workflow.checked_status_words)}
 
 
 class ChannelApi(RuxueModelRestApi):

@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
 
+from app.errors import UserError
 from app.extensions import db
 from app.models import ParentAccount
 from app.services.clock import local_now
@@ -103,9 +104,19 @@ def mechanism_label(code: str):
     return CHOICES["mechanism"].get(code, code)
 
 
-def status_label(status: str):
+def status_label(status: str, period=None):
+    """The status as the parents' manual words it where the period says (Shimen: 正在审核中)."""
     from app.labels import CHOICES
+    from app.services.sections import in_reader_language
+    from app.services.workflow import status_words
 
+    if period is not None and period.status_words:
+        try:
+            own = status_words(period.status_words).get(status)
+        except UserError:
+            own = None  # refused when saved; an older row falls back to the standard words
+        if own is not None:
+            return in_reader_language(*own)
     return CHOICES["status"].get(status, status)
 
 

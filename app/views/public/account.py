@@ -90,7 +90,8 @@ def my():
     # each child is offered only the periods its age fits
     offers = {c.id: [p for p in open_now if not eligibility.age_problems(p, c)] for c in kids}
     return render_template("public/my.html", children=kids, applications=items, offers=offers,
-                           now=current, can_edit=applications.can_edit, can_withdraw=applications.can_withdraw)
+                           now=current, can_edit=applications.can_edit, can_withdraw=applications.can_withdraw,
+                           can_delete=applications.can_delete)
 
 
 @bp.route("/my/children/add", methods=["GET", "POST"])

@@ -281,3 +281,27 @@ def withdraw(application_id):
     return render_template("public/confirm.html", title=_l("Withdraw application %(n)s?", n=application.number), lines=lines,
                            refused=False, action=url_for("public.withdraw", application_id=application.id),
                            button=_l("Withdraw to change it"), back=url_for("public.detail", application_id=application.id))
+
+
+@bp.route("/my/a/<int:application_id>/delete", methods=["GET", "POST"])
+@parent_required
+def delete(application_id):
+    """删除, asked first: the application stops holding the child's place; the child may start again."""
+    application = _own(application_id)
+    if request.method == "POST" and request.form.get("confirm"):
+        try:
+            apps.delete(db.session, application, g.parent_id, now())
+            flash(str(_l("Application %(n)s was deleted.", n=application.number)), "ok")
+            return redirect(url_for("public.my"))
+        except UserError as error:
+            db.session.rollback()
+            flash_error(error.message)
+            return redirect(url_for("public.detail", application_id=application.id))
+    if not apps.can_delete(application, now()):
+        flash_error(_l("The reviewers have this application; it can no longer be deleted."))
+        return redirect(url_for("public.detail", application_id=application.id))
+    lines = [_l("The application no longer counts, and the school will not review it."),
+             _l("You can apply again for %(name)s while the period is open.", name=application.child.name)]
+    return render_template("public/confirm.html", title=_l("Delete application %(n)s?", n=application.number), lines=lines,
+                           refused=False, action=url_for("public.delete", application_id=application.id),
+                           button=_l("Delete"), back=url_for("public.my"))
