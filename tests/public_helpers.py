@@ -52,6 +52,14 @@ def _definition(section: str):
     return _BUILT_IN[section]
 
 
+def _a_community() -> int:
+    from app.extensions import db
+    from app.models import Community
+    from sqlalchemy import select
+
+    return db.session.scalar(select(Community.id).order_by(Community.id).limit(1))
+
+
 def section_values(section: str) -> dict:
     values = {}
     for field in _definition(section).fields:
@@ -61,6 +69,9 @@ def section_values(section: str) -> dict:
             values[field.key] = "2030-01-01" if field.key == "valid_until" else "2019-05-01"
         elif field.kind == "int":
             values[field.key] = "12"
+        elif field.kind == "address":
+            values[field.key] = "测试路1号"
+            values[field.key + "_community"] = str(_a_community())
         elif field.kind in ("choice", "yes_no"):
             values[field.key] = field.options[0][0]
         elif field.kind == "id":

@@ -342,3 +342,97 @@ def test_a_period_s_status_words_name_only_statuses(app):
     with _pytest.raises(UserError) as refused:
         workflow.checked_status_words("submited|正在审核中")
     assert "submited" in str(refused.value.message)
+
+
+def test_a_half_filled_section_is_kept_unfinished_and_checked_only_when_saved(app, db_session):
+    parent = parent_login(app)
+    application = _started(parent, db_session)
+    base = f"/my/a/{application.id}"
+    post(parent, f"{base}/channel", {"channel_id": application.period.channels[0].id})
+    post(parent, f"{base}/community", {"community_id": _community(db_session).id})
+    post(parent, f"{base}/choices", {"choice_1": _school(db_session, "SM-X5").id})
+    kept = post(parent, f"{base}/household", {"keep": "1", "address": "宝塔街道\x00某路3号", "householder": ""})
+    assert kept.status_code == 302 and kept.headers["Location"].endswith("/household")
+    page = parent.get(f"{base}/household").get_data(as_text=True)
+    assert "已暂存" in page and "以下为暂存内容，尚未保存" in page and 'value="宝塔街道某路3号"' in page
+    db_session.expire_all()
+    stored = db_session.get(Application, application.id)
+    assert "household" not in stored.section_data and stored.draft_answers["household"] == {"address": "宝塔街道某路3号"}
+    assert "请填写“户籍信息”" in parent.get(f"{base}/preview").get_data(as_text=True)
+    # the second time: saved whole, checked, and the kept copy goes
+    refused = post(parent, f"{base}/household", {"address": "宝塔街道某路3号"})
+    assert refused.status_code == 400
+    assert post(parent, f"{base}/household", {**section_values("household"), "address": "宝塔街道某路3号"}).status_code == 302
+    db_session.expire_all()
+    stored = db_session.get(Application, application.id)
+    assert stored.section_data["household"]["address"] == "宝塔街道某路3号" and "household" not in stored.draft_answers
+    assert "以下为暂存内容" not in parent.get(f"{base}/household").get_data(as_text=True)
+    # submitted (Shimen lets a family change it until the close): sections are saved whole, not kept
+    fill(parent, stored, [_school(db_session, "SM-X5").id], _community(db_session).id)
+    assert submit(parent, stored, _token(parent, stored)).status_code == 302
+    assert stored.period.edit_until_close
+    assert 'name="keep"' not in parent.get(f"{base}/household").get_data(as_text=True)
+    answer = post(parent, f"{base}/household", {"keep": "1", "address": "x"})
+    assert answer.status_code == 400 and "已提交的报名请逐项保存修改" in answer.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(Application, application.id).section_data["household"]["address"] != "x"
+
+
+def test_dengfeng_picks_the_previous_school_from_its_list_and_addresses_down_to_the_village(dengfeng):
+    from app.extensions import db
+    from app.models import Notice
+
+    for notice in db.session.scalars(select(Notice).where(Notice.kind == "agreement")):
+        notice.wait_seconds = 0
+    db.session.commit()
+    parent = parent_login(dengfeng)
+    _, number = add_child(parent, dt.date(2020, 3, 1), number=next_id(dt.date(2020, 3, 1), "410185"))
+    consent(parent)
+    child = db.session.scalar(select(Child).where(Child.id_number == number))
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "DF-P1"))
+    start(parent, child.id, period.id)
+    application = db.session.scalar(select(Application).where(Application.child_id == child.id))
+    base = f"/my/a/{application.id}"
+    post(parent, f"{base}/channel", {"channel_id": period.channels[0].id})
+    page = parent.get(f"{base}/basic").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"', page.split('id="previous_school"')[1].split("</select>")[0])
+    assert options[-2:] == ["社会零星幼儿园", "社会零星小学"] and "登封市实验幼儿园" in options
+    assert "零班" in page.split('id="previous_class"')[1].split("</select>")[0]
+    typed = post(parent, f"{base}/basic", {"previous_school": "某外地幼儿园", "previous_class": "零班"})
+    assert typed.status_code == 400 and "请从选项中选择" in typed.get_data(as_text=True)
+    assert post(parent, f"{base}/basic", {"previous_school": "社会零星幼儿园", "previous_class": "零班"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Child, child.id).previous_school == "社会零星幼儿园"
+    # 户籍地址 without its village or community is refused with the manual's words
+    household = {**section_values("household"), "address_community": ""}
+    refused = post(parent, f"{base}/household", household)
+    assert refused.status_code == 400 and "请选择村或社区" in refused.get_data(as_text=True)
+
+
+def test_a_county_file_s_section_is_the_whole_section(fresh_app, tmp_path):
+    import json
+    from pathlib import Path
+
+    from app.extensions import db
+    from app.models import FormField, FormSection
+    from app.services import county_io
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    county_io.import_file(db.session, examples / "dengfeng.json")
+    basic = db.session.scalar(select(FormSection).where(FormSection.code == "basic"))
+    assert "previous_school" in {f.key for f in basic.fields}
+    county_io.import_file(db.session, examples / "anyi.json")  # Anyi asks no previous school
+    db.session.expire_all()
+    basic = db.session.scalar(select(FormSection).where(FormSection.code == "basic"))
+    assert {"previous_school", "previous_class"}.isdisjoint({f.key for f in basic.fields})
+    # a field other parts of Ruxue read cannot be left out: the whole file is refused
+    doc = json.loads((examples / "anyi.json").read_text(encoding="utf-8"))
+    doc["form_fields"] = [f for f in doc["form_fields"] if not (f["section"] == "property" and f["key"] == "certificate_no")]
+    doc["field_rules"] = [r for r in doc["field_rules"] if not (r["section"] == "property" and r["field"] == "certificate_no")]
+    path = tmp_path / "anyi.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(county_io.CountyImportError) as refused:
+        county_io.import_file(db.session, path)
+    assert "certificate_no" in "\n".join(map(str, refused.value.errors))
+    assert db.session.scalar(select(FormField).join(FormSection).where(FormSection.code == "property",
+                                                                      FormField.key == "certificate_no")) is not None

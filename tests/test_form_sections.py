@@ -164,7 +164,8 @@ def _p1_channel():
     return db.session.scalar(select(Channel).join(EnrollmentPeriod).where(EnrollmentPeriod.code == "DF-P1"))
 
 
-_EMPLOYMENT = {"employer": "登封市某商贸有限公司", "address": "少林街道某路1号", "insured_months": "5"}
+# address_community: the first community of the fresh county (Dengfeng picks addresses to the village)
+_EMPLOYMENT = {"employer": "登封市某商贸有限公司", "address": "少林街道某路1号", "address_community": "1", "insured_months": "5"}
 
 
 def test_dengfeng_asks_five_months_of_employee_insurance_february_to_june_from_its_county_file(dengfeng):

@@ -29,7 +29,7 @@ from app.models import (
     School,
     Street,
 )
-from app.services import eligibility, workflow
+from app.services import eligibility, input_limits, workflow
 from app.services.layouts import Layout, cached, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
@@ -334,8 +334,10 @@ def save_section(session: Session, application: Application, section: str, form:
     else:
         data[section] = clean_section(definition, form, section_context(session, application, today or county_now().date()))
         if section == "basic":
+            # the child's record keeps what the county asks of these (Anyi asks no previous school)
             for key in ("former_name", "birth_cert_no", "previous_school", "previous_class"):
-                setattr(application.child, key, data[section][key])
+                if key in data[section]:
+                    setattr(application.child, key, data[section][key] or "")
         if section == "guardians":
             _store_guardians(session, application.child, data[section]["guardians"])
         if section == "property":
@@ -349,6 +351,27 @@ def save_section(session: Session, application: Application, section: str, form:
     asked = set(_shown_sections(session, configured_sections(session, application), data))
     application.section_data = {k: v for k, v in data.items() if k in asked}
     application.section_versions = {k: v for k, v in application.section_versions.items() if k in asked}
+    save(session, application)
+
+
+def keep_draft(session: Session, application: Application, section: str, form: dict) -> None:
+    """暂存 (Shimen): a section's answers kept as typed, unchecked, so a family can stop half-way
+    and come back; the checks run when the section is saved, and the submission needs it saved."""
+    configured = _channel_section(session, application, section)
+    definition = forms.current(session, section)
+    if configured is None or definition is None or definition.kind != "fields":
+        raise ApplicationError(_l("This section cannot be kept unfinished."))
+    if application.status not in ("draft", "returned"):
+        raise ApplicationError(_l("A submitted application is changed by saving each section."))
+    typed = {}
+    for field in definition.fields:
+        for name in (field.key, field.key + "_community") if field.kind == "address" else (field.key,):
+            value = input_limits.normalized(str(form.get(name) or "")).strip()[:field.max_len]
+            # nothing a page or a database could choke on is kept, not even unchecked
+            value = "".join(c for c in value if c == "\n" or not input_limits.has_control(c))
+            if value:
+                typed[name] = value
+    application.draft_answers = {**(application.draft_answers or {}), section: typed}
     save(session, application)
 
 

@@ -358,6 +358,7 @@ def import_rows(session: Session, raw: RawRows) -> ImportReport:
                         setattr(obj, col.key, values[col.key])
             session.flush()
             report.created[table.name], report.updated[table.name] = created, updated
+        _drop_left_out(session, typed)
         _publish_sections(session, typed)
         session.commit()
     except IntegrityError as error:
@@ -367,6 +368,39 @@ def import_rows(session: Session, raw: RawRows) -> ImportReport:
         session.rollback()
         raise
     return report
+
+
+def _drop_left_out(session: Session, typed) -> None:
+    """A section whose fields the file lists is the whole section: its fields (and a listed
+    field's rules) that the file leaves out are removed, so a county drops what it does not ask
+    (Anyi asks no previous school). A field other parts of Ruxue read cannot be dropped."""
+    fields_in_file: dict[str, set] = {}
+    for _, values in typed.get("form_fields", []):
+        fields_in_file.setdefault(values["section"], set()).add(values["key"])
+    rules_in_file: dict[tuple, set] = {}
+    for _, values in typed.get("field_rules", []):
+        rules_in_file.setdefault((values["section"], values["field"]), set()).add(values["position"])
+    sheet = str(TABLE_BY_NAME["form_fields"].label)
+    errors = []
+    for section in session.scalars(select(FormSection)):  # a few dozen rows
+        keys = fields_in_file.get(section.code)
+        if keys is None:
+            continue
+        for field in list(section.fields):
+            if field.key not in keys:
+                try:
+                    forms.refuse_removal(field)
+                except UserError as error:
+                    errors.append(RowError(sheet, None, None, str(error.message)))
+                    continue
+                section.fields.remove(field)
+            else:
+                listed = rules_in_file.get((section.code, field.key), set())
+                for rule in [r for r in field.rules if r.position not in listed]:
+                    field.rules.remove(rule)
+    if errors:
+        raise CountyImportError(errors)
+    session.flush()
 
 
 def _publish_sections(session: Session, typed) -> None:

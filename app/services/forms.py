@@ -26,13 +26,12 @@ from app.services.sections import LONG_TEXT_MAX, Context, RuleSettingError, Sect
 KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 SEED = Path(__file__).resolve().parent.parent / "seed" / "form_sections.json"
 # Keys other parts of Ruxue read from a built-in section's answers (the guardian rows, the
-# property certificate for duplicate checks, the sibling's school for allocation keys, the
-# child's basic facts): a section with that code must keep them.
+# property certificate for duplicate checks, the sibling's school for allocation keys): a
+# section with that code must keep them.
 BOUND_KEYS = {
     "guardians": ("relation", "name", "id_number", "phone", "household_address"),
     "property": ("certificate_no",),
     "sibling": ("school",),
-    "basic": ("former_name", "birth_cert_no", "previous_school", "previous_class"),
 }
 
 

@@ -82,6 +82,9 @@ def step(application_id, step):
     if request.method == "POST":
         try:
             _save_step(application, step)
+            if "keep" in request.form:
+                flash(str(_l("Kept unfinished. Continue any time from My applications; it is checked when you save it.")), "ok")
+                return redirect(url_for("public.step", application_id=application.id, step=step))
             return _go(application, _next_step(application, step))
         except SectionError as problem:
             db.session.rollback()
@@ -121,6 +124,8 @@ def _save_step(application, step: str) -> None:
         missing = apps.missing_materials(db.session, application)
         if missing:
             raise apps.ApplicationError(missing[0])
+    elif step != "preview" and "keep" in form:
+        apps.keep_draft(db.session, application, step, form)
     elif step != "preview":
         apps.save_section(db.session, application, step, form, skip="skip" in form, today=now().date())
 
@@ -150,7 +155,9 @@ def _step_context(application, step: str) -> dict:
         saved = (application.section_data or {}).get(step, {}).get("guardians", [])
         return {"fields": fields, "slots": range(GUARDIAN_SLOTS), "saved": saved, "configured": _configured(application, step),
                 "section": section}
-    return {"fields": fields, "saved": (application.section_data or {}).get(step, {}), "section": section,
+    kept = (application.draft_answers or {}).get(step)
+    saved = (application.section_data or {}).get(step) or kept or {}
+    return {"fields": fields, "saved": saved, "kept": bool(kept) and step not in (application.section_data or {}), "section": section,
             "configured": _configured(application, step), "section_label": section.title if section else step,
             "streets": apps.communities_by_street(db.session) if any(f.kind == "address" for f in fields) else ()}
 
