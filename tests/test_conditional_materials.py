@@ -182,18 +182,29 @@ def test_fields_and_rules_are_written_through_the_rest_api_with_the_same_checks(
 
 
 def test_the_address_picker_names_the_district_where_a_county_has_two(anyi):
+    """Anyi's file holds a second district of the city platform (新建区): the family picks it."""
     from app.extensions import db
-    from app.models import Community, District, Street
-    from app.services.applications import communities_by_street
+    from app.models import Community, District
+    from app.services.applications import communities_by_street, offered_schools
 
-    one = communities_by_street(db.session)
-    assert all("·" not in label for label, _ in one)
-    other = District(code="360104", name="青云谱区")
-    street = Street(code="QYP-01", name="洪都街道", district=other)
-    db.session.add_all([other, street, Community(code="QYP-01-01", name="洪都社区", street=street)])
-    db.session.commit()
     labels = [label for label, _ in communities_by_street(db.session)]
-    assert "青云谱区 · 洪都街道" in labels and "安义县 · 龙津镇" in labels
+    assert "新建区 · 长堎街道" in labels and "安义县 · 龙津镇" in labels
+    client, application, channel, _, _ = _anyi_application(anyi, "FC")
+    base = f"/my/a/{application.id}"
+    post(client, f"{base}/channel", {"channel_id": channel.id})
+    assert "新建区 · 长堎街道" in client.get(f"{base}/community").get_data(as_text=True)
+    community = db.session.scalar(select(Community).where(Community.name == "长堎社区"))
+    assert post(client, f"{base}/community", {"community_id": community.id}).status_code == 302
+    db.session.expire_all()
+    offered = [o.school.name for o in offered_schools(db.session, db.session.get(type(application), application.id))]
+    assert offered == ["新建区长堎小学"]
+    # one district (its street moved to Anyi, the other district left empty): the groups are the streets alone
+    from app.models import Street
+
+    anyi_district = db.session.scalar(select(District).where(District.code == "360123"))
+    db.session.scalar(select(Street).where(Street.code == "XJ-CL")).district_id = anyi_district.id
+    db.session.commit()
+    assert all("·" not in label for label, _ in communities_by_street(db.session))
 
 
 def test_the_admin_preview_does_not_offer_the_parents_sign_in(anyi):

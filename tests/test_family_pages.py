@@ -436,3 +436,42 @@ def test_a_county_file_s_section_is_the_whole_section(fresh_app, tmp_path):
     assert "certificate_no" in "\n".join(map(str, refused.value.errors))
     assert db.session.scalar(select(FormField).join(FormSection).where(FormSection.code == "property",
                                                                       FormField.key == "certificate_no")) is not None
+
+
+def test_a_second_child_is_offered_the_parents_already_given_and_the_receipt_offers_more_children(app, db_session):
+    parent = parent_login(app)
+    first = _submitted(parent, db_session)
+    receipt = parent.get(f"/my/a/{first.id}?receipt=1").get_data(as_text=True)
+    assert "添加多个学生/多胞胎" in receipt and 'href="/my/children/add"' in receipt
+    second = _started(parent, db_session, birth=dt.date(2020, 4, 2))
+    base = f"/my/a/{second.id}"
+    post(parent, f"{base}/channel", {"channel_id": second.period.channels[0].id})
+    page = parent.get(f"{base}/guardians").get_data(as_text=True)
+    given = first.section_data["guardians"]["guardians"][0]
+    assert "已填入您为本账号其他孩子填写的父母信息" in page and f'value="{given["name"]}"' in page
+    # another family sees none of them
+    other = parent_login(app)
+    stranger = _started(other, db_session, birth=dt.date(2020, 4, 3))
+    post(other, f"/my/a/{stranger.id}/channel", {"channel_id": stranger.period.channels[0].id})
+    page = other.get(f"/my/a/{stranger.id}/guardians").get_data(as_text=True)
+    assert 'id="g0_name"' in page and given["name"] not in page
+
+
+def test_in_english_the_messages_after_actions_are_english_and_labels_have_no_full_width_colon(app, db_session):
+    parent = parent_login(app)
+    application = _submitted(parent, db_session)
+    parent.get("/language/en")
+    post(parent, f"/my/a/{application.id}/withdraw", {"confirm": "1"})
+    page = parent.get(f"/my/a/{application.id}").get_data(as_text=True)
+    assert "The application was withdrawn to a draft" in page and "撤回" not in page.split("<main>")[1].split("<h2>")[0]
+    assert "：" not in page.split("Parents / guardians")[-1].split("</section>")[0]
+
+
+def test_a_wrong_code_and_a_new_code_keep_the_place_and_the_notices_say_their_dates_moved(app):
+    client = app.test_client()
+    page = post(client, "/signin?next=/my/children/add", {"phone": "13800138789"}).get_data(as_text=True)
+    assert page.count("next=/my/children/add") + page.count("next=%2Fmy%2Fchildren%2Fadd") >= 1
+    resend = re.findall(r'<form method="post" action="([^"]+)">', page)[-1]
+    assert "children" in resend
+    notice = app.test_client().get("/notice/1").get_data(as_text=True)
+    assert "以首页各报名入口显示的时间为准" in notice

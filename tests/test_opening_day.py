@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.models import Application, ApplicationChoice, ApplicationEvent, Catchment, Community, School
 from app.services import applications as apps
+from app.services import submission
 from app.services import flags, review
 from tests.conftest import at_once, parent_login
 from tests.public_helpers import add_child, consent, fill, next_id, post, submit
@@ -144,7 +145,7 @@ def test_withdraw_against_review_start_gives_one_result(app, engine, db_session,
     account_id = application.child.account_id
 
     def withdraw(session):
-        apps.withdraw(session, session.get(Application, application.id), account_id, _now())
+        submission.withdraw(session, session.get(Application, application.id), account_id, _now())
 
     def start_review(session):
         review.act(session, [application.id], "start_review", review.Reviewer(reviewer, True), "", _now())

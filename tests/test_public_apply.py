@@ -239,7 +239,7 @@ def test_withdraw_limit_and_review_lock(app, parent, db_session, bureau_client):
 
 
 def test_edit_rules(parent, db_session):
-    from app.services.applications import can_edit
+    from app.services.submission import can_edit
 
     application = _submitted(parent, db_session)
     period = application.period
@@ -255,13 +255,14 @@ def test_edit_rules(parent, db_session):
 
 def test_submit_waits_where_the_county_says(db_session, app):
     from app.services import applications as apps
+    from app.services import submission
 
     application = db_session.scalar(select(Application).where(Application.status == "draft").limit(1))
     application.period.submit_wait_seconds = 15
     now = application.period.opens_at + dt.timedelta(hours=1)
     with app.app_context():
         with pytest.raises(apps.ApplicationError) as caught:
-            apps.submit(db_session, application, application.child.account_id, now, previewed_at=now - dt.timedelta(seconds=10))
+            submission.submit(db_session, application, application.child.account_id, now, previewed_at=now - dt.timedelta(seconds=10))
         assert "15" in str(caught.value.message)
     db_session.rollback()
 

@@ -104,6 +104,13 @@ def open_periods_now(session: Session, now: dt.datetime) -> None:
                 setattr(p, column, value + delta)
         if p.closes_at < now:
             p.closes_at = now + dt.timedelta(days=14)
+    # the notices quote the manuals' dates, which no longer hold: say so where a parent reads them
+    from app.models import Notice
+
+    marker = "（演示数据：报名时间已随演示调整，以首页各报名入口显示的时间为准。）"
+    for notice in session.scalars(select(Notice).where(Notice.kind != "agreement")):
+        if marker not in notice.body:
+            notice.body = f"{notice.body}\n{marker}" if notice.body else marker
     session.commit()
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from app.extensions import db, limiter
 from app.labels import CHOICES
 from app.models import Message
-from app.services import applications, children, otp
+from app.services import applications, children, otp, submission
 from app.services import consent as consent_service
 from app.views.public import SESSION_KEY, bp, current_parent, flash_error, now, parent_required, unread_count
 
@@ -90,8 +90,8 @@ def my():
     # each child is offered only the periods its age fits
     offers = {c.id: [p for p in open_now if not eligibility.age_problems(p, c)] for c in kids}
     return render_template("public/my.html", children=kids, applications=items, offers=offers,
-                           now=current, can_edit=applications.can_edit, can_withdraw=applications.can_withdraw,
-                           can_delete=applications.can_delete)
+                           now=current, can_edit=submission.can_edit, can_withdraw=submission.can_withdraw,
+                           can_delete=submission.can_delete)
 
 
 @bp.route("/my/children/add", methods=["GET", "POST"])

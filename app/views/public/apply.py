@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db
 from app.models import Attachment, EnrollmentPeriod
 from app.services import applications as apps
+from app.services import submission
 from app.services import eligibility, uploads
 from app.services import forms
 from app.services.sections import GUARDIAN_SLOTS, SectionError
@@ -76,7 +77,7 @@ def step(application_id, step):
     application = _own(application_id)
     if step not in apps.steps(db.session, application):
         return _go(application, apps.steps(db.session, application)[-1])
-    if not apps.can_edit(application, now()):
+    if not submission.can_edit(application, now()):
         return redirect(url_for("public.detail", application_id=application.id))
     errors, error = {}, None
     if request.method == "POST":
@@ -93,7 +94,7 @@ def step(application_id, step):
         except UserError as problem:
             db.session.rollback()
             error = problem.message
-            if not apps.can_edit(application, now()):
+            if not submission.can_edit(application, now()):
                 # submitted or taken into review meanwhile (another tab, a reviewer)
                 flash_error(error)
                 return redirect(url_for("public.detail", application_id=application.id))
@@ -145,7 +146,7 @@ def _step_context(application, step: str) -> dict:
 
         uploaded = apps.attachments_by_material(db.session, application)
         token = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="preview").dumps(
-            [application.id, now().isoformat(), apps.fingerprint(application, uploaded)])
+            [application.id, now().isoformat(), submission.fingerprint(application, uploaded)])
         return {"missing": apps.missing(db.session, application, uploaded), "token": token,
                 "forecast": forecast(db.session, application), "uploaded": uploaded,
                 "sections": forms.answered(db.session, application)}
@@ -153,8 +154,9 @@ def _step_context(application, step: str) -> dict:
     fields = section.fields if section else ()
     if section is not None and section.kind == "guardians":
         saved = (application.section_data or {}).get(step, {}).get("guardians", [])
-        return {"fields": fields, "slots": range(GUARDIAN_SLOTS), "saved": saved, "configured": _configured(application, step),
-                "section": section}
+        offered = [] if saved else apps.family_guardians(db.session, application)
+        return {"fields": fields, "slots": range(GUARDIAN_SLOTS), "saved": saved or offered, "offered": bool(offered),
+                "configured": _configured(application, step), "section": section}
     kept = (application.draft_answers or {}).get(step)
     saved = (application.section_data or {}).get(step) or kept or {}
     return {"fields": fields, "saved": saved, "kept": bool(kept) and step not in (application.section_data or {}), "section": section,
@@ -176,7 +178,7 @@ def _locked(application):
 @parent_required
 def upload(application_id):
     application = _own(application_id)
-    if not apps.can_edit(application, now()):
+    if not submission.can_edit(application, now()):
         return _locked(application)
     file = request.files.get("file")
     try:
@@ -195,7 +197,7 @@ def upload(application_id):
 @parent_required
 def delete_file(application_id, attachment_id):
     application = _own(application_id)
-    if not apps.can_edit(application, now()):
+    if not submission.can_edit(application, now()):
         return _locked(application)
     try:
         uploads.remove_attachment(db.session, storage(), application, attachment_id)
@@ -230,7 +232,7 @@ def submit(application_id):
     except (BadSignature, ValueError, TypeError):
         previewed_at, previewed = None, ""
     try:
-        apps.submit(db.session, application, g.parent_id, now(), previewed_at, previewed)
+        submission.submit(db.session, application, g.parent_id, now(), previewed_at, previewed)
     except UserError as error:
         db.session.rollback()
         flash_error(error.message)
@@ -253,10 +255,10 @@ def detail(application_id):
     from app.services.allocation_words import explain
 
     uploaded = apps.attachments_by_material(db.session, application)
-    withdraw_problem = apps.withdraw_problem(application, current)
+    withdraw_problem = submission.withdraw_problem(application, current)
     return render_template("public/detail.html", application=application, events=events,
                            explanation=explain(db.session, application.allocation_note),
-                           receipt=request.args.get("receipt"), can_edit=apps.can_edit(application, current),
+                           receipt=request.args.get("receipt"), can_edit=submission.can_edit(application, current),
                            can_withdraw=withdraw_problem is None, withdraw_problem=withdraw_problem,
                            problems=eligibility.period_problems(application.period, current),
                            sections=forms.answered(db.session, application), uploaded=uploaded,
@@ -268,10 +270,10 @@ def detail(application_id):
 def withdraw(application_id):
     """Asks first (withdrawals are counted); a post without the confirmation only asks."""
     application = _own(application_id)
-    problem = apps.withdraw_problem(application, now())
+    problem = submission.withdraw_problem(application, now())
     if request.method == "POST" and request.form.get("confirm"):
         try:
-            apps.withdraw(db.session, application, g.parent_id, now())
+            submission.withdraw(db.session, application, g.parent_id, now())
             flash(str(_l("The application was withdrawn to a draft; submit it again before the deadline.")), "ok")
         except UserError as error:
             db.session.rollback()
@@ -297,14 +299,14 @@ def delete(application_id):
     application = _own(application_id)
     if request.method == "POST" and request.form.get("confirm"):
         try:
-            apps.delete(db.session, application, g.parent_id, now())
+            submission.delete(db.session, application, g.parent_id, now())
             flash(str(_l("Application %(n)s was deleted.", n=application.number)), "ok")
             return redirect(url_for("public.my"))
         except UserError as error:
             db.session.rollback()
             flash_error(error.message)
             return redirect(url_for("public.detail", application_id=application.id))
-    if not apps.can_delete(application, now()):
+    if not submission.can_delete(application, now()):
         flash_error(_l("The reviewers have this application; it can no longer be deleted."))
         return redirect(url_for("public.detail", application_id=application.id))
     lines = [_l("The application no longer counts, and the school will not review it."),
