@@ -475,3 +475,44 @@ def test_a_wrong_code_and_a_new_code_keep_the_place_and_the_notices_say_their_da
     assert "children" in resend
     notice = app.test_client().get("/notice/1").get_data(as_text=True)
     assert "以首页各报名入口显示的时间为准" in notice
+
+
+@pytest.fixture
+def underage_open(db_session):
+    """Shimen's underage window opens after the main one: open it for the test, then put it back."""
+    from app.services.clock import local_now
+
+    period = db_session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "SM-P1U"))
+    before = period.opens_at
+    period.opens_at = local_now() - dt.timedelta(hours=1)
+    db_session.commit()
+    yield period
+    period = db_session.get(EnrollmentPeriod, period.id)
+    period.opens_at = before
+    db_session.commit()
+
+
+def test_an_underage_child_whose_zone_school_takes_none_is_offered_the_bureau_s_placement(app, db_session, underage_open):
+    parent = parent_login(app)
+    application = _started(parent, db_session, birth=dt.date(2020, 10, 15), period="SM-P1U")
+    base = f"/my/a/{application.id}"
+    post(parent, f"{base}/channel", {"channel_id": application.period.channels[0].id})
+    assert post(parent, f"{base}/community", {"community_id": _community(db_session, "澧阳社区").id}).status_code == 302
+    page = parent.get(f"{base}/choices").get_data(as_text=True)
+    near = _school(db_session, "SM-X2")
+    assert "可申请调剂到次近或再次近有学位的公办学校" in page and f"{near.name} (教育局调剂)" in page
+    assert _school(db_session, "SM-X1").name not in page.split("<select")[1].split("</select>")[0]
+    assert post(parent, f"{base}/choices", {"choice_1": near.id}).status_code == 302
+    preview = parent.get(f"{base}/preview").get_data(as_text=True)
+    assert "不接收所选社区的报名" not in preview and near.name in preview
+
+
+def test_materials_show_an_example_picture_that_opens(app, db_session):
+    parent = parent_login(app)
+    application = _started(parent, db_session)
+    fill(parent, application, [_school(db_session, "SM-X5").id], _community(db_session).id)
+    page = parent.get(f"/my/a/{application.id}/materials").get_data(as_text=True)
+    links = re.findall(r'<a href="([^"]+)" target="_blank" rel="noopener">查看示例图片</a>', page)
+    assert "/static/examples/birth_cert.svg" in links
+    picture = app.test_client().get(links[0])
+    assert picture.status_code == 200 and picture.mimetype == "image/svg+xml" and "示例" in picture.get_data(as_text=True)

@@ -25,6 +25,7 @@ from app.models import (
     EnrollmentPeriod,
     Guardian,
     School,
+    SchoolNeighbour,
     Street,
 )
 from app.services import eligibility, input_limits, workflow
@@ -43,6 +44,7 @@ class ApplicationError(UserError):
 class Offer:
     school: School
     shared: bool  # in a shared zone: the parent chooses among several schools
+    adjusted: bool = False  # 调剂: a neighbour of the zone's school, which does not take this entry
 
 
 # The application only if its child is bound to the account, with what every step reads (child,
@@ -239,8 +241,24 @@ def offered_schools(session: Session, application: Application) -> list[Offer]:
             query.add_columns(Catchment.kind).join(Catchment, Catchment.school_id == School.id)
             .where(Catchment.community_id == application.community_id).order_by(School.code)
         ).all()
+        if not rows and period.entry_kind == "underage":
+            return _adjusted_offers(session, application, query)
         return [Offer(school, kind == "shared") for school, kind in rows]
     return [Offer(s, False) for s in session.scalars(query.order_by(School.code))]
+
+
+def _adjusted_offers(session: Session, application: Application, query) -> list[Offer]:
+    """Shimen: where the zone's school takes no underage children, the bureau places them in the
+    next nearest (次近或再次近) public school that does: the zone school's neighbours, in order."""
+    zone = select(Catchment.school_id).where(Catchment.community_id == application.community_id)
+    rows = session.execute(
+        query.add_columns(SchoolNeighbour.rank).join(SchoolNeighbour, SchoolNeighbour.neighbour_id == School.id)
+        .where(SchoolNeighbour.school_id.in_(zone)).order_by(SchoolNeighbour.rank, School.code)
+    ).all()
+    seen: dict[int, Offer] = {}
+    for school, _ in rows:
+        seen.setdefault(school.id, Offer(school, False, adjusted=True))
+    return list(seen.values())
 
 
 def choices_needed(period: EnrollmentPeriod, offered: int) -> int:
@@ -267,16 +285,16 @@ def choice_problems(session: Session, application: Application) -> list:
     """The saved choices checked again as the choice step checks them: the community may have
     changed since, or the school's rules, or (underage) the child's birth date."""
     problems = []
-    zone = set()
-    if _zone_bound(application) and application.choices:
-        zone = set(session.scalars(select(Catchment.school_id).where(Catchment.community_id == application.community_id)))
+    offered = None
+    if application.choices and (_zone_bound(application) or application.period.choice_count > 1):
+        offered = {o.school.id for o in offered_schools(session, application)}
     for choice in application.choices:
         school = choice.school
-        if not _open_to(application.period, school) or (_zone_bound(application) and school.id not in zone):
+        if not _open_to(application.period, school) or (_zone_bound(application) and school.id not in offered):
             problems.append(_l("%(school)s does not take applications from the chosen community; choose the schools again.", school=school.name))
         problems += eligibility.age_problems(application.period, application.child, school) if application.period.entry_kind == "underage" else []
     if application.choices and application.period.choice_count > 1:
-        needed = choices_needed(application.period, len(offered_schools(session, application)))
+        needed = choices_needed(application.period, len(offered))
         if len(application.choices) < needed:
             problems.append(_l("Choose %(n)d different schools: this period asks for %(n)d choices.", n=needed))
     return problems
