@@ -36,14 +36,11 @@ def add_child(
 ) -> Child:
     """Bind a child to the account; a resident ID gives birth date and sex, other documents need them typed.
     ``periods`` (open and coming) refuse at once a child no period can take (Dengfeng's 采集 rule)."""
-    name = (name or "").strip()
-    if not name:
-        raise ChildError(_l("Enter the child's name as on the household register."))
+    name = _checked_name(name)
     if id_type not in ID_TYPES:
         raise ChildError(_l("Choose the type of ID document."))
     number = normalized(id_number).strip().upper().replace(" ", "")
     try:
-        check_person_name(name, _l("Child's name"), NAME_MAX)
         check_text(number, _l("Document number"), 32)
         if id_type != "resident_id" and number and not DOCUMENT_NUMBER.fullmatch(number):
             raise ChildError(_l("The document number may contain only letters, digits, brackets and hyphens."))
@@ -84,6 +81,18 @@ def add_child(
             raise _bound_elsewhere(child)
     session.commit()
     return child
+
+
+def _checked_name(name: str) -> str:
+    """The child's name as on the household register: the same check on adding and correcting it."""
+    name = (name or "").strip()
+    if not name:
+        raise ChildError(_l("Enter the child's name as on the household register."))
+    try:
+        check_person_name(name, _l("Child's name"), NAME_MAX)
+    except LimitError as error:
+        raise ChildError(error.message) from None
+    return name
 
 
 def age_problem(birth: dt.date | None, periods) -> object | None:
@@ -164,14 +173,7 @@ def rename(session: Session, account: ParentAccount, child: Child, name: str) ->
     """Correct the child's name (个人中心—我的孩子—修改) while no application is under review."""
     if child.account_id != account.id:
         raise ChildError(_l("This child is not bound to your account."))
-    name = (name or "").strip()
-    if not name:
-        raise ChildError(_l("Enter the child's name as on the household register."))
-    try:
-        check_person_name(name, _l("Child's name"), NAME_MAX)
-    except LimitError as error:
-        raise ChildError(error.message) from None
-    _change_unless(session, account, child, NAME_FIXED, rename_problem, name=name)
+    _change_unless(session, account, child, NAME_FIXED, rename_problem, name=_checked_name(name))
 
 
 def _change_unless(session: Session, account: ParentAccount, child: Child, statuses, problem_of, **values) -> None:

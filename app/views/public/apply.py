@@ -137,8 +137,9 @@ def _step_context(application, step: str) -> dict:
     if step == "community":
         return {"streets": apps.communities_by_street(db.session)}
     if step == "choices":
-        return {"offers": apps.offered_schools(db.session, application), "chosen": [c.school_id for c in application.choices],
-                "catchments": apps.catchment_names(db.session)}
+        offers = apps.offered_schools(db.session, application)
+        return {"offers": offers, "chosen": [c.school_id for c in application.choices],
+                "needed": apps.choices_needed(application.period, len(offers)), "catchments": apps.catchment_names(db.session)}
     if step == "materials":
         return {"uploaded": apps.attachments_by_material(db.session, application)}
     if step == "preview":
