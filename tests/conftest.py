@@ -8,8 +8,10 @@ import contextlib
 import datetime as dt
 import os
 import re
+import threading
 
 import pytest
+from werkzeug.serving import make_server
 
 from config import TestConfig
 
@@ -310,3 +312,29 @@ def at_once(app, engine, *actions) -> list[str]:
     for t in threads:
         t.join()
     return outcomes
+
+
+@pytest.fixture
+def county_server(fresh_app):
+    """start(county) serves a freshly loaded seed county for a browser; stopped after the test."""
+
+    def start(county, review_open=False):
+        """Load a seed county, open its periods now and serve the app on a free port."""
+        from app.extensions import db
+        from app.services import demo
+        from app.services.clock import local_now
+
+        demo.load_county(db.session, county)
+        demo.open_periods_now(db.session, local_now())
+        if review_open:
+            _review_while_open(db.session)
+        demo.create_staff(fresh_app.extensions["appbuilder"].sm, db.session, "pw-123456")
+        server = make_server("127.0.0.1", 0, fresh_app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    started = []
+    yield start
+    for server in started:
+        server.shutdown()

@@ -20,6 +20,14 @@ def tiny_png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
 
 
+def new_page(browser, **options):
+    """A phone-sized page (390 px, Chinese) in its own browser context."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", **options)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    return page
+
+
 class ParentFlow:
     def __init__(self, page, base_url, name, sms, area="430726"):
         self.page, self.base, self.name, self.sms, self.area = page, base_url, name, sms, area
@@ -30,7 +38,8 @@ class ParentFlow:
         self.shots += 1
         self.page.screenshot(path=str(ARTIFACTS / f"parent-{self.name}-{self.shots:02d}-{label}.png"), full_page=True)
 
-    def login(self, phone):
+    def login(self, phone, agree=True):
+        """Sign in by SMS code; on the first login the county's agreement is read and agreed unless told not to."""
         page = self.page
         page.goto(self.base + "/signin")
         page.fill("#phone", phone)
@@ -39,7 +48,7 @@ class ParentFlow:
         page.fill("#code", code)
         self.shot("code")
         page.click("main form >> nth=0 >> button")
-        if "/my/consent" in page.url:  # the first login: the county's agreement
+        if agree and "/my/consent" in page.url:  # the first login: the county's agreement
             self.agree()
 
     def agree(self):
@@ -60,16 +69,20 @@ class ParentFlow:
         page.click("main form button")
         return number
 
-    def start(self, period_name):
+    def start(self, period_name, child=None):
+        """Apply for the period from 我的孩子: the named child's card, or the first that offers one."""
         page = self.page
-        form = page.locator("main section.card form", has=page.locator("select[name=period_id]")).first
-        form.locator("select[name=period_id]").select_option(label=period_name)
-        form.locator("button").click()
-        if "/my/consent" in page.url:
-            self.agree()
-            form = page.locator("main section.card form", has=page.locator("select[name=period_id]")).first
+
+        def apply():
+            cards = page.locator("main section.card", has=page.locator("select[name=period_id]"))
+            form = (cards.filter(has_text=child) if child else cards).first.locator("form")
             form.locator("select[name=period_id]").select_option(label=period_name)
             form.locator("button").click()
+
+        apply()
+        if "/my/consent" in page.url:
+            self.agree()
+            apply()
 
     def fill_steps(self, channel=None, community=None, max_steps=20):
         """Fill every step until the preview; returns the list of steps seen."""

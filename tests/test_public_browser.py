@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from tests.conftest import _review_while_open
-from tests.parent_flow import ARTIFACTS
+from tests.parent_flow import ARTIFACTS, new_page as _new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,29 +17,6 @@ COUNTIES = [
     ("dengfeng", "410185", "2026年登封市城区小学一年级新生信息采集", "城区新生信息采集", "玉溪社区", dt.date(2020, 1, 20)),
     ("anyi", "360123", "2026年安义县城区小学一年级网上预报", "使用不动产权证入学", "阳湖村", dt.date(2019, 10, 8)),
 ]
-
-
-@pytest.fixture
-def county_server(fresh_app):
-    def start(county, review_open=False):
-        from app.extensions import db
-        from app.services import demo
-        from app.services.clock import local_now
-
-        demo.load_county(db.session, county)
-        demo.open_periods_now(db.session, local_now())
-        if review_open:
-            _review_while_open(db.session)
-        demo.create_staff(fresh_app.extensions["appbuilder"].sm, db.session, "pw-123456")
-        server = make_server("127.0.0.1", 0, fresh_app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        started.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    started = []
-    yield start
-    for server in started:
-        server.shutdown()
 
 
 @pytest.fixture
@@ -81,13 +55,6 @@ def test_parent_main_flow(county_server, fresh_app, phone_page, county, area, pe
     phone_page.goto(base + "/my")
     assert application.number in phone_page.inner_text("main")
     flow.shot("my-list")
-
-
-def _new_page(browser, **options):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", **options)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    return page
 
 
 def _apply_shimen(flow, birth=dt.date(2020, 4, 4), sequence=401, javascript=True):

@@ -109,6 +109,13 @@ def age_problem(birth: dt.date | None, periods) -> object | None:
     if None not in earliest and birth < min(earliest):
         return _l("The child is older than the school-entry age of every period (born on or after %(d)s): please "
                   "check the ID number or birth date.", d=min(earliest).isoformat())
+    # between two stages' windows (too old for grade 1, too young for grade 7): no period takes them either
+    if not any((p.birth_from is None or p.birth_from <= birth) and (p.birth_to is None or birth <= p.birth_to) for p in periods):
+        windows = sorted({(p.birth_from or dt.date.min, p.birth_to or dt.date.max) for p in periods})
+        shown = "; ".join(f"{'' if a == dt.date.min else a.isoformat()}–{'' if b == dt.date.max else b.isoformat()}"
+                          for a, b in windows)
+        return _l("The child's age fits none of this year's periods (they take children born %(w)s): please check the "
+                  "ID number or birth date.", w=shown)
     return None
 
 

@@ -98,13 +98,30 @@ def _move(session: Session, application: Application, name: str, account_id: int
 
 def can_delete(application: Application, now: dt.datetime) -> bool:
     """删除 (Dengfeng): a draft always; a submitted or returned one while the family may still change it."""
-    return application.status == "draft" or (application.status in ("submitted", "returned") and can_edit(application, now))
+    return delete_problem(application, now) is None
+
+
+def delete_problem(application: Application, now: dt.datetime):
+    """Why the application cannot be deleted now, in the parent's words (going back to the question
+    after deleting gets the first line, not the reviewers'), or None."""
+    if application.status == "draft":
+        return None
+    if application.status == "withdrawn":
+        return _l("This application was already deleted or withdrawn.")
+    if application.status in ("submitted", "returned") and can_edit(application, now):
+        return None
+    if application.status == "submitted" and application.period.edit_until_close:
+        return _l("Registration has closed; the application can no longer be deleted.")
+    if application.status == "submitted":
+        return _l("This period does not allow deleting a submitted application.")
+    return _l("The reviewers have this application; it can no longer be deleted.")
 
 
 def delete(session: Session, application: Application, account_id: int, now: dt.datetime) -> None:
     """The family takes the application back for good: it stops holding the child's place."""
-    if not can_delete(application, now):
-        raise ApplicationError(_l("The reviewers have this application; it can no longer be deleted."))
+    problem = delete_problem(application, now)
+    if problem is not None:
+        raise ApplicationError(problem)
     _move(session, application, "delete", account_id, now)
 
 

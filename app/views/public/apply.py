@@ -307,8 +307,9 @@ def delete(application_id):
             db.session.rollback()
             flash_error(error.message)
             return redirect(url_for("public.detail", application_id=application.id))
-    if not submission.can_delete(application, now()):
-        flash_error(_l("The reviewers have this application; it can no longer be deleted."))
+    problem = submission.delete_problem(application, now())
+    if problem is not None:
+        flash_error(problem)
         return redirect(url_for("public.detail", application_id=application.id))
     lines = [_l("The application no longer counts, and the school will not review it."),
              _l("You can apply again for %(name)s while the period is open.", name=application.child.name)]
