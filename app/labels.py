@@ -4,6 +4,9 @@ from flask_babel import lazy_gettext as _l
 COLUMNS = {
     "id": _l("ID"),
     "title_zh": _l("Title (Chinese)"),
+    "name_zh": _l("Name (Chinese)"),
+    "name_en": _l("Name (English)"),
+    "category": _l("Pupil category"),
     "title_en": _l("Title (English)"),
     "help_zh": _l("Help text (Chinese)"),
     "help_en": _l("Help text (English)"),

@@ -456,7 +456,10 @@ class Application(Model):
     # Optimistic lock: every UPDATE checks it, so two tabs, a double submit or a reviewer acting
     # at the same moment as the parent end in one clear refusal instead of a lost update.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # 生源类别 as the period's category rules derived it when the family submitted (or changed it since)
+    category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("category_rule.id", ondelete="SET NULL"))
     child: Mapped[Child] = relationship()
+    category = relationship("CategoryRule")
     period: Mapped[EnrollmentPeriod] = relationship()
     channel: Mapped[Optional[Channel]] = relationship()
     community: Mapped[Optional[Community]] = relationship()
@@ -614,4 +617,4 @@ from app.models_ops import (  # noqa: E402,F401
     OtpCode,
     ReasonTemplate,
 )
-from app.models_forms import FIELD_KINDS, RULE_KINDS, SECTION_KINDS, FieldRule, FormField, FormSection, FormSectionVersion  # noqa: E402,F401
+from app.models_forms import FIELD_KINDS, RULE_KINDS, SECTION_KINDS, CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion  # noqa: E402,F401

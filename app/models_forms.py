@@ -116,3 +116,27 @@ class FormSectionVersion(Model):
 
     def __repr__(self) -> str:
         return f"{self.section_code} v{self.version}"
+
+
+class CategoryRule(Model):
+    """One 生源类别 of a period and when an application falls in it: the first rule whose conditions
+    all hold names the category; its rank orders applicants where the period allocates by category."""
+
+    __tablename__ = "category_rule"
+    __table_args__ = (
+        UniqueConstraint("period_id", "code", name="uq_category_rule_period_code"),
+        CheckConstraint("rank >= 1", name="ck_category_rule_rank"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("enrollment_period.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(128), default="")
+    rank: Mapped[int] = mapped_column(Integer, default=1)  # 1 is allocated first
+    position: Mapped[int] = mapped_column(Integer, default=1)  # the order the rules are tried in
+    # one condition per line, all must hold: channel = FC|HJ, property.owner != other, household.registered_on <= {year}-08-31
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    period = relationship("EnrollmentPeriod")
+
+    def __repr__(self) -> str:
+        return self.name_zh

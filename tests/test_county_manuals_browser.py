@@ -197,6 +197,7 @@ def test_anyi_grandparents_property_asks_the_grandparent_and_the_kinship_proof(c
     assert "隔代亲属关系证明" in page.inner_text("main")
     page.goto(f"{base}/my/a/{_latest('吴小安').id}/preview")
     assert "请上传" not in page.inner_text("main")
+    assert page.inner_text("#category") == "三类生源（（外）祖父母房产，隔代亲属关系待区县审核）"  # 生源类别, by the county's rules
     flow.shot("preview-with-proof")
 
     # going back: the register shows the kinship, so no proof is asked any more
@@ -213,4 +214,5 @@ def test_anyi_grandparents_property_asks_the_grandparent_and_the_kinship_proof(c
     application = _latest("吴小安")
     assert application.status == "submitted"
     assert application.section_data["grand_property"]["grandparent_name"] == "吴建国"
+    assert application.category.code == "A4" and page.inner_text("#category") == application.category.name_zh
     flow.shot("submitted")

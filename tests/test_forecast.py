@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AllocationForecast, Application, EnrollmentPeriod, School
-from app.services import allocation, allocation_runs, forecast, workflow
+from app.services import allocation, allocation_runs, categories, forecast, workflow
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def test_forecast_names_the_school_the_allocation_gives(anyi):
     assert len(drafts) >= 3
     for draft in drafts:
         told = forecast.forecast(session, draft)
+        categories.store(session, draft)  # what its submission would store
         draft.status = "approved"
         session.flush()
         applicants, schools = allocation_runs.inputs(session, period)

@@ -18,7 +18,7 @@ FIRST_CHOICE_FIRST = "first_choice_first"
 DEFERRED_ACCEPTANCE = "deferred_acceptance"
 MECHANISMS = (FIRST_CHOICE_FIRST, DEFERRED_ACCEPTANCE)
 # Priority keys, best first; each compares two applicants at one school.
-KEYS = ("sibling", "catchment", "channel", "birth", "lottery")
+KEYS = ("sibling", "catchment", "category", "channel", "birth", "lottery")
 DEFAULT_KEYS = ("channel", "birth", "lottery")
 STANDING = {"sole": 0, "shared": 1, "outside": 2}
 
@@ -32,6 +32,7 @@ class Applicant:
     birth_date: dt.date
     standing: dict[int, str] = field(default_factory=dict, hash=False, compare=False)  # school -> sole/shared
     sibling_schools: frozenset[int] = frozenset()
+    category_rank: int = 99  # 生源类别 by the period's category rules, 1 first; none derived: last
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def _key(applicant: Applicant, school_id: int, keys: tuple[str, ...], lottery: i
             parts.append(0 if school_id in applicant.sibling_schools else 1)
         elif key == "catchment":
             parts.append(STANDING.get(applicant.standing.get(school_id, "outside"), 2))
+        elif key == "category":
+            parts.append(applicant.category_rank)
         elif key == "channel":
             parts.append(applicant.channel_priority)
         elif key == "birth":

@@ -19,6 +19,7 @@ from app.models import (
     AllocationRun,
     Application,
     ApplicationChoice,
+    CategoryRule,
     Catchment,
     Channel,
     Child,
@@ -105,10 +106,12 @@ def applicants(session: Session, period: EnrollmentPeriod, keys: tuple[str, ...]
             zones.setdefault(community_id, {})[school_id] = kind
     by_name = {name: s_id for s_id, name in session.execute(select(School.id, School.name))} if "sibling" in keys else {}
     sibling_school = Application.section_data["sibling"]["school"].as_string() if "sibling" in keys else None
-    columns = [Application.id, Application.number, Application.grade, Application.community_id, Channel.priority, Child.birth_date]
+    columns = [Application.id, Application.number, Application.grade, Application.community_id, Channel.priority,
+               Child.birth_date, CategoryRule.rank]
     rows = session.execute(
         select(*columns, *([sibling_school] if sibling_school is not None else []))
         .join(Child, Child.id == Application.child_id).outerjoin(Channel, Channel.id == Application.channel_id)
+        .outerjoin(CategoryRule, CategoryRule.id == Application.category_id)
         .where(Application.period_id == period.id, where).order_by(Application.number)
     ).all()
     choices: dict[int, list[int]] = {}
@@ -119,17 +122,18 @@ def applicants(session: Session, period: EnrollmentPeriod, keys: tuple[str, ...]
         choices.setdefault(application_id, []).append(school_id)
     found = []
     for row in rows:
-        application_id, number, grade, community_id, priority, birth = row[:6]
+        application_id, number, grade, community_id, priority, birth, category_rank = row[:7]
         chosen = choices.get(application_id)
         if birth is None or not chosen:
             continue
         grade = (grade or period.grade) if transfer else None
-        sibling = row[6] if sibling_school is not None else None
+        sibling = row[7] if sibling_school is not None else None
         found.append(allocation.Applicant(
             id=application_id, number=number, choices=tuple(pool(s, grade) for s in chosen),
             channel_priority=priority if priority is not None else 99, birth_date=birth,
             standing={pool(k, grade): v for k, v in zones.get(community_id, {}).items()},
             sibling_schools=frozenset({pool(by_name[sibling], grade)} if sibling in by_name else ()),
+            category_rank=category_rank if category_rank is not None else 99,
         ))
     return found
 
@@ -146,7 +150,8 @@ def digest(applicants_: list[allocation.Applicant], pools_: list[allocation.Scho
     for a in sorted(applicants_, key=lambda a: a.number):
         standing = ";".join(f"{k}={v}" for k, v in sorted(a.standing.items(), key=lambda kv: str(kv[0])))
         siblings = ";".join(sorted(str(s) for s in a.sibling_schools))
-        h.update(f"a:{a.number}|{','.join(map(str, a.choices))}|{a.channel_priority}|{a.birth_date.isoformat()}|{standing}|{siblings}\n".encode())
+        category = f"|c{a.category_rank}" if "category" in keys else ""  # digests of runs without it stay as they were
+        h.update(f"a:{a.number}|{','.join(map(str, a.choices))}|{a.channel_priority}|{a.birth_date.isoformat()}|{standing}|{siblings}{category}\n".encode())
     for p in sorted(pools_, key=lambda p: str(p.id)):
         h.update(f"p:{p.id}|{p.seats}|{','.join(map(str, p.neighbours))}\n".encode())
     return h.hexdigest()

@@ -28,7 +28,7 @@ from app.models import (
     SchoolNeighbour,
     Street,
 )
-from app.services import eligibility, input_limits, workflow
+from app.services import categories, eligibility, input_limits, workflow
 from app.services.layouts import Layout, cached, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
@@ -50,13 +50,14 @@ class Offer:
 # The application only if its child is bound to the account, with what every step reads (child,
 # period, channel). Built once: building and keying an ORM statement costs more than running it,
 # so each request only binds the two ids. The channel's sections and materials come from the
-# layout cache; the choices (with their schools, one statement) and the community load when a
-# step reads them.
+# layout cache; the choices (with their schools, one statement) load when a step reads them. The
+# community comes in the same statement: the school step, the preview and the receipt all name it.
 OWN_APPLICATION = (
     select(Application)
     .join(Child, Application.child_id == Child.id)
     .where(Application.id == bindparam("application_id"), Child.account_id == bindparam("account_id"))
-    .options(contains_eager(Application.child), joinedload(Application.period, innerjoin=True), joinedload(Application.channel))
+    .options(contains_eager(Application.child), joinedload(Application.period, innerjoin=True), joinedload(Application.channel),
+             joinedload(Application.community))
 )
 
 
@@ -115,6 +116,8 @@ def _resume(existing: Application) -> Application:
 def save(session: Session, application: Application) -> None:
     """Commit a parent's change; if another tab or a reviewer changed the application since this
     page read it, nothing is written and the parent is told."""
+    if application.status == "submitted":
+        categories.store(session, application)  # a change after submission may move it to another 生源类别
     try:
         commit_keeping_loaded(session)
     except StaleDataError:

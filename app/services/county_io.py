@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.labels import CHOICES
-from app.models import ChannelMaterial, FormSection
-from app.services import forms, input_limits
+from app.models import CategoryRule, ChannelMaterial, FormSection
+from app.services import categories, forms, input_limits
 from app.services.county_schema import (
     FORMAT,
     TABLE_BY_NAME,
@@ -420,6 +420,11 @@ def _publish_sections(session: Session, typed) -> None:
         if problem:
             errors.append(RowError(str(materials.label), material_rows.get(natural_key(materials, material)),
                                    str(materials.col("show_if").header), problem))
+    rules = TABLE_BY_NAME["category_rules"]
+    rule_rows = {_key_of(rules, values): number for number, values in typed.get("category_rules", [])}
+    for rule in session.scalars(select(CategoryRule)):
+        errors += [RowError(str(rules.label), rule_rows.get(natural_key(rules, rule)), str(rules.col("conditions").header), problem)
+                   for problem in categories.problems(session, rule)]
     if errors:
         raise CountyImportError(errors)
     for section in sections:

@@ -193,6 +193,15 @@ TABLES: tuple[Table, ...] = (
         Col("skippable", "bool", default=False),
         Col("position", "int", minimum=1, default=1),
     )),
+    Table("category_rules", _l("Category rules"), m.CategoryRule, ("period", "code"), (
+        _ref("period", "periods", "period"),
+        Col("code", "str", True),
+        Col("name_zh", "str", True),
+        Col("name_en", "str", default=""),
+        Col("rank", "int", True, minimum=1, label=_l("Allocation rank")),
+        Col("position", "int", minimum=1, default=1),
+        Col("conditions", "text", default="", label=_l("Conditions (one per line, all must hold)")),
+    )),
     Table("notices", _l("Notices"), m.Notice, ("code",), (
         Col("code", "str", True),
         Col("kind", "enum", True, choices=m.NOTICE_KINDS, labels="kind_notice"),

@@ -20,7 +20,7 @@ from app.models import (
     ParentAccount,
     School,
 )
-from app.services import county_io, workflow
+from app.services import categories, county_io, workflow
 from app.services.ids import make_resident_id
 from app.services.numbers import next_application_number
 
@@ -272,6 +272,8 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
         session.add(application)
         session.flush()
         steps = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
+        if steps:
+            categories.store(session, application)  # as the submission stores it
         if steps and storage is not None:
             _attach_scans(session, storage, application)
         when = min(period.opens_at + dt.timedelta(hours=rng.randrange(1, 72)), now) if period.opens_at <= now else period.opens_at + dt.timedelta(hours=rng.randrange(1, 72))

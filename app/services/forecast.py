@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.model_base import county_now
 from app.models import AllocationForecast, Application, Catchment, EnrollmentPeriod, SchoolNeighbour
-from app.services import allocation, allocation_runs
+from app.services import allocation, allocation_runs, categories
 
 FORECAST_SEED = "forecast"
 
@@ -111,10 +111,12 @@ def _applicant(session: Session, application: Application, keys: tuple[str, ...]
             select(Catchment.school_id, Catchment.kind).where(Catchment.community_id == application.community_id))}
     sibling = ((application.section_data or {}).get("sibling") or {}).get("school")
     siblings = frozenset(str(allocation_runs.pool(c.school_id, grade)) for c in application.choices if sibling and c.school.name == sibling)
+    category = categories.derive(session, application) if "category" in keys else None
     return allocation.Applicant(
         id=application.id, number=application.number, choices=(),
         channel_priority=application.channel.priority if application.channel else 99,
         birth_date=application.child.birth_date, standing=standing, sibling_schools=siblings,
+        category_rank=category.rank if category is not None else 99,
     )
 
 

@@ -29,12 +29,12 @@ from app.models import (
     SchoolNeighbour,
     Street,
 )
-from app.models_forms import FieldRule, FormField, FormSection, FormSectionVersion
+from app.models_forms import CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion
 
 # allocation rounds and commitments too: the public period pages show them
 SETUP_MODELS = (AllocationRound, Catchment, Channel, ChannelMaterial, ChannelSection, Community, District, EnrollmentPeriod,
                 MaterialType, Notice, School, SchoolGradeSeats, SchoolNeighbour, SeedCommitment, Street,
-                FieldRule, FormField, FormSection, FormSectionVersion)
+                CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion)
 
 
 class _Changes:

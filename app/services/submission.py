@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.models import Application
-from app.services import eligibility, workflow
+from app.services import categories, eligibility, workflow
 from app.services.applications import ApplicationError, attachments_by_material, missing
 from app.services.persist import commit_keeping_loaded
 
@@ -78,6 +78,7 @@ def submit(session: Session, application: Application, account_id: int, now: dt.
     if found:
         raise ApplicationError(found[0])
     name = "resubmit" if application.status == "returned" else "submit"
+    categories.store(session, application)
     application.flags_stale = True  # the worker recomputes this family's conflict flags
     _move(session, application, name, account_id, now)
 

@@ -42,6 +42,7 @@ def register_views(appbuilder) -> None:
     add(forms.FormFieldModelView, "Form fields", _l("Form fields"), "fa-pencil-square-o", *setup_menu)
     add(forms.FieldRuleModelView, "Field rules", _l("Field rules"), "fa-check-square-o", *setup_menu)
     add(forms.FormSectionVersionModelView, "Form section versions", _l("Form section versions"), "fa-history", *setup_menu)
+    add(setup.CategoryRuleModelView, "Category rules", _l("Category rules"), "fa-tags", *setup_menu)
     add(setup.MaterialTypeModelView, "Material types", _l("Material types"), "fa-file", *setup_menu)
     add(setup.NoticeModelView, "Notices", _l("Notices"), "fa-bullhorn", *setup_menu)
     add(setup.ReasonTemplateModelView, "Reason templates", _l("Reason templates"), "fa-comment", *setup_menu)

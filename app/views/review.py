@@ -72,12 +72,12 @@ class ApplicationModelView(ReadOnlyModelView):
     enum_columns = {"status": "status"}
     list_columns = ["number", "child.name", "child_id_masked", "period", "channel", "channel.priority",
                     "choices_text", "status", "submitted_at", "flags"]
-    show_columns = ["number", "child.name", "child_id_masked", "period", "channel", "community", "choices_text",
+    show_columns = ["number", "child.name", "child_id_masked", "period", "channel", "category", "community", "choices_text",
                     "status", "withdrawal_count", "return_reason", "submitted_at", "reviewed_at", "reviewed_by",
                     "allocated_school"]
     label_columns = {"child.name": _l("Child"), "channel.priority": _l("Priority"), "flags": _l("Conflict flags")}
     formatters_columns = {"flags": flag_words}
-    search_columns = ["number", "status", "period", "channel", "allocated_school", "submitted_at"]
+    search_columns = ["number", "status", "period", "channel", "category", "allocated_school", "submitted_at"]
     search_filters = {"allocated_school": [FilterListsSchool], "flags": [FilterFlagged]}
     order_columns = ["number", "status", "submitted_at", "channel.priority"]
     base_order = ("submitted_at", "desc")

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
+    CategoryRule,
     Channel,
     ChannelMaterial,
     ChannelSection,
@@ -11,7 +12,7 @@ from app.models import (
     Notice,
     ReasonTemplate,
 )
-from app.services import allocation_settings, forms, workflow
+from app.services import allocation_settings, categories, forms, workflow
 from app.views.base import RuxueInterface, RuxueModelRestApi, RuxueModelView, api_check, form_check, refused_by
 
 
@@ -43,6 +44,35 @@ class ChannelMaterialModelView(RuxueModelView):
 
     def _check_condition(self, item):
         refused_by(self.datamodel.session, forms.refuse_bad_condition, self.datamodel.session, item.show_if)
+
+
+class CategoryRuleModelView(RuxueModelView):
+    """A period's 生源类别 and the answers that put an application in each (first rule that holds wins)."""
+
+    entity = _l("Category rule")
+    list_title = _l("Category rules")
+    datamodel = RuxueInterface(CategoryRule)
+    class_permission_name = "CategoryRule"
+    list_columns = ["period", "position", "code", "name_zh", "rank", "conditions"]
+    add_columns = edit_columns = show_columns = ["period", "code", "name_zh", "name_en", "rank", "position", "conditions"]
+    search_columns = ["period", "code", "name_zh", "rank"]
+    order_columns = ["position", "rank"]
+    base_order = ("position", "asc")
+    label_columns = {"rank": _l("Allocation rank"), "conditions": _l("Conditions (one per line, all must hold)")}
+    description_columns = {
+        "conditions": _l("One per line: channel = FC|HJ, section.field = value (!= for none of them), "
+                         "section.date_field <= {year}-06-30 (or >=). Empty: always (put it last)."),
+        "rank": _l("Where the period allocates by category, rank 1 is placed first."),
+        "position": _l("The rules are tried in this order; the first that holds names the category."),
+    }
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        refused_by(self.datamodel.session, categories.refuse_problems, self.datamodel.session, item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        refused_by(self.datamodel.session, categories.refuse_problems, self.datamodel.session, item)
 
 
 class ChannelSectionModelView(RuxueModelView):

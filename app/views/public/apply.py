@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db
 from app.models import Attachment, EnrollmentPeriod
 from app.services import applications as apps
-from app.services import submission
+from app.services import categories, submission
 from app.services import eligibility, uploads
 from app.services import forms
 from app.services.sections import GUARDIAN_SLOTS, SectionError
@@ -150,7 +150,7 @@ def _step_context(application, step: str) -> dict:
             [application.id, now().isoformat(), submission.fingerprint(application, uploaded)])
         return {"missing": apps.missing(db.session, application, uploaded), "token": token,
                 "forecast": forecast(db.session, application), "uploaded": uploaded,
-                "sections": forms.answered(db.session, application)}
+                "sections": forms.answered(db.session, application), "category": categories.shown(db.session, application)}
     section = forms.current(db.session, step)
     fields = section.fields if section else ()
     if section is not None and section.kind == "guardians":
@@ -263,7 +263,8 @@ def detail(application_id):
                            can_withdraw=withdraw_problem is None, withdraw_problem=withdraw_problem,
                            problems=eligibility.period_problems(application.period, current),
                            sections=forms.answered(db.session, application), uploaded=uploaded,
-                           materials=apps.asked_materials(db.session, application))
+                           materials=apps.asked_materials(db.session, application),
+                           category=categories.shown(db.session, application))
 
 
 @bp.route("/my/a/<int:application_id>/withdraw", methods=["GET", "POST"])
