@@ -12,6 +12,7 @@ An empty list of conditions always holds (a default category, put last).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from app.errors import UserError
 from app.models import Application
 from app.models_forms import CategoryRule, FormSection
 from app.services import sections
-from app.services.layouts import cached
+from app.services import layouts
 from app.services.sections import in_reader_language
 
 _LINE = re.compile(r"^\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*(!=|<=|>=|=)\s*(.+?)\s*$")
@@ -132,19 +133,19 @@ class Category:
 
 
 def rules_of(session: Session, period_id: int) -> tuple[Category, ...]:
-    """The period's rules in the order they are tried; cached like the channels' layouts."""
-    def load():
-        found = []
-        for rule in session.scalars(select(CategoryRule).where(CategoryRule.period_id == period_id)
-                                    .order_by(CategoryRule.position, CategoryRule.id)):
-            try:
-                conditions = tuple(parse(rule.conditions))
-            except CategoryRuleError:
-                conditions = None
-            found.append(Category(rule.id, rule.code, rule.name_zh, rule.name_en, rule.rank, conditions))
-        return tuple(found)
+    """The period's rules in the order they are tried, from the worker's cached periods."""
+    info = next((p for p in layouts.periods(session) if p.id == period_id), None)
+    if info is None:
+        return ()
+    return tuple(Category(id_, code, zh, en, rank, _parsed(conditions)) for id_, code, zh, en, rank, conditions in info.category_rules)
 
-    return cached(("category_rules", period_id), load)
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> tuple[Condition, ...] | None:
+    try:
+        return tuple(parse(text))
+    except CategoryRuleError:
+        return None
 
 
 def derive(session: Session, application: Application) -> Category | None:

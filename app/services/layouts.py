@@ -13,7 +13,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.models import ChannelMaterial, ChannelSection, EnrollmentPeriod
+from app.models import CategoryRule, ChannelMaterial, ChannelSection, EnrollmentPeriod
 from app.services.sections import asked_for, split_values
 from app.services.setup_changes import generation
 
@@ -126,13 +126,24 @@ class PeriodInfo:
     closes_at: dt.datetime
     birth_from: dt.date | None
     birth_to: dt.date | None
+    # its 生源类别 rules as (id, code, name_zh, name_en, rank, conditions), in the order they are
+    # tried: read with the periods in one statement, so deriving a category costs none
+    category_rules: tuple = ()
 
 
 def periods(session: Session) -> tuple[PeriodInfo, ...]:
     """Every period, soonest first, from this worker's cache."""
     def load_periods():
-        rows = session.scalars(select(EnrollmentPeriod).order_by(EnrollmentPeriod.opens_at, EnrollmentPeriod.code))
+        rows = session.execute(
+            select(EnrollmentPeriod, CategoryRule).outerjoin(CategoryRule, CategoryRule.period_id == EnrollmentPeriod.id)
+            .order_by(EnrollmentPeriod.opens_at, EnrollmentPeriod.code, CategoryRule.position, CategoryRule.id))
+        found: dict[int, tuple] = {}
+        for p, rule in rows:
+            period, rules = found.get(p.id, (p, []))
+            if rule is not None:
+                rules.append((rule.id, rule.code, rule.name_zh, rule.name_en, rule.rank, rule.conditions))
+            found[p.id] = (period, rules)
         return tuple(PeriodInfo(p.id, p.code, p.name, p.stage, p.entry_kind, p.ownership, p.opens_at, p.closes_at,
-                                p.birth_from, p.birth_to) for p in rows)
+                                p.birth_from, p.birth_to, tuple(rules)) for p, rules in found.values())
 
     return cached(("periods",), load_periods)
