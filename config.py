@@ -119,6 +119,13 @@ class Config:
         "en": {"flag": "gb", "name": "English"},
     }
 
+    # 免证明: where the checks read the departments' records: "extracts" (the imported batches)
+    # or "http" (a data-sharing interface with the same fields at REGISTRY_URL; see registry.py)
+    REGISTRY_SOURCE = os.environ.get("REGISTRY_SOURCE", "extracts")
+    REGISTRY_URL = os.environ.get("REGISTRY_URL", "")
+    REGISTRY_TOKEN = os.environ.get("REGISTRY_TOKEN", "")
+    REGISTRY_TIMEOUT = float(os.environ.get("REGISTRY_TIMEOUT", "5"))
+
     # One-time codes and notices go out through this class (dotted path); see app/services/sms.py.
     SMS_SENDER = os.environ.get("SMS_SENDER", "app.services.sms.LogSender")
     # The SMS service (`flask --app run send-messages`) sends at most this many per second.

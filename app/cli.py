@@ -46,6 +46,7 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(county)
     _audit_commands(app)
+    _registry_commands(app)
 
     @app.cli.command("totp-reset")
     @click.argument("username")
@@ -176,6 +177,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--open-now", is_flag=True, help="Move the periods so that they are open today.")
     def demo(county_name, password, n, open_now):
         """Load a seed county (shimen, taojiang, dengfeng, anyi) into an empty database."""
+        from sqlalchemy import func, select
+
         from app.extensions import appbuilder, db
         from app.services import county_io
         from app.services import demo as demo_service
@@ -202,7 +205,14 @@ def register_commands(app: Flask) -> None:
                                                   storage=app.extensions["ruxue_storage"])
         finally:
             sms_log.setLevel(level)
-        click.echo(f"{county_name}: loaded; {made} synthetic applications")
+        records = 0
+        if made:
+            from app.models import EnrollmentPeriod
+            from app.services import demo_registry
+
+            year = db.session.scalar(select(func.max(EnrollmentPeriod.year))) or 2026
+            records = demo_registry.load(db.session, county_name, year)
+        click.echo(f"{county_name}: loaded; {made} synthetic applications; {records} department records (examples/registry)")
         for username, role, pw in users:
             click.echo(f"  {username:<24} {role:<16} {pw}")
 
@@ -244,3 +254,61 @@ def _audit_commands(app: Flask) -> None:
         click.echo(f"{total} audit records older than {days} days deleted")
 
     app.cli.add_command(audit_group)
+
+
+def _registry_commands(app: Flask) -> None:
+    group = AppGroup("registry", help="免证明: the departments' extracts the checks compare with.")
+
+    @group.command("import")
+    @click.argument("source", type=click.Choice(["household", "property", "social_insurance", "business_licence",
+                                                 "residence_permit", "student_registry"]))
+    @click.argument("year", type=int)
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def registry_import(source, year, path):
+        """Import PATH (.csv or .xlsx) as one batch of SOURCE for YEAR; nothing is kept if any row is wrong."""
+        from pathlib import Path
+
+        from app.extensions import db
+        from app.services import registry
+
+        data = Path(path).read_bytes()
+        try:
+            rows = len(registry.read_extract(source, Path(path).name, data))
+            with click.progressbar(length=rows, label="records stored") as bar:
+                batch = registry.import_extract(db.session, source, year, Path(path).name, data, progress=bar.update)
+        except registry.RegistryImportError as error:
+            for line in error.errors:
+                click.echo(str(line), err=True)
+            sys.exit(1)
+        click.echo(f"batch {batch.id}: {batch.row_count} {source} records for {year}")
+
+    @group.command("withdraw")
+    @click.argument("batch_id", type=int)
+    def registry_withdraw(batch_id):
+        """Withdraw batch BATCH_ID: the checks stop reading its records."""
+        from app.errors import UserError
+        from app.extensions import db
+        from app.models import RegistryBatch
+        from app.services import registry
+
+        batch = db.session.get(RegistryBatch, batch_id)
+        if batch is None:
+            click.echo(f"no batch {batch_id}", err=True)
+            sys.exit(1)
+        try:
+            registry.withdraw(db.session, batch)
+        except UserError as error:
+            click.echo(str(error.message), err=True)
+            sys.exit(1)
+        click.echo(f"batch {batch_id} withdrawn")
+
+    @group.command("purge")
+    @click.argument("before_year", type=int)
+    def registry_purge(before_year):
+        """Delete every extract of a year before BEFORE_YEAR (the extracts go with the cycle)."""
+        from app.extensions import db
+        from app.services import registry
+
+        click.echo(f"{registry.purge(db.session, before_year)} batches purged")
+
+    app.cli.add_command(group)

@@ -423,6 +423,8 @@ class Application(Model):
               sqlite_where=text("status <> 'draft'"), postgresql_where=text("status <> 'draft'")),
         Index("ix_application_flags_stale", "flags_stale",
               sqlite_where=text("flags_stale"), postgresql_where=text("flags_stale")),
+        Index("ix_application_checks_stale", "checks_stale",
+              sqlite_where=text("checks_stale"), postgresql_where=text("checks_stale")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -458,6 +460,10 @@ class Application(Model):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     # 生源类别 as the period's category rules derived it when the family submitted (or changed it since)
     category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("category_rule.id", ondelete="SET NULL"))
+    # 免证明: each verifiable section's outcome against the registry extracts, {section: {...}};
+    # checks_stale: submitted since, the worker runs the checks off the parents' path
+    checks: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=dict)
+    checks_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     child: Mapped[Child] = relationship()
     category = relationship("CategoryRule")
     period: Mapped[EnrollmentPeriod] = relationship()
@@ -618,3 +624,4 @@ from app.models_ops import (  # noqa: E402,F401
     ReasonTemplate,
 )
 from app.models_forms import FIELD_KINDS, RULE_KINDS, SECTION_KINDS, CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion  # noqa: E402,F401
+from app.models_registry import REGISTRY_SOURCES, RegistryBatch, RegistryRecord  # noqa: E402,F401

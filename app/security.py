@@ -45,6 +45,7 @@ STORAGE = "Storage"  # the document storage browser
 DASHBOARD = "Dashboard"
 ALLOCATION = "Allocation"
 ALLOCATE = "allocate"  # commit the seed, simulate and publish
+REGISTRY = "Registry"  # the departments' extracts (免证明)
 
 # Menu categories and items (menu_access is granted on these names)
 MENU_PLACES = "Places and schools"
@@ -68,6 +69,7 @@ MENU_ITEMS = {
         "Reason templates",
         "Message templates",
         "County import and export",
+        "Department records",
         "Document storage",
     ),
     MENU_APPLICATIONS: ("Applications", "Application events", "Attachments", "Bureau dashboard", "Seat allocation"),
@@ -130,6 +132,7 @@ SCHOOL_REVIEWER = "SchoolReviewer"
 GRANTS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {
     COUNTY_IT: [
         (SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
+        ((REGISTRY,), [READ, IMPORT]),
         ((STORAGE,), [BROWSE]),
         ((DASHBOARD, ALLOCATION), [READ]),
         (APPLICATIONS + FAMILIES, [READ]),
@@ -142,6 +145,7 @@ GRANTS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {
         ((ALLOCATION,), [READ, ALLOCATE]),
         (FAMILIES, [READ]),
         (PLACES + SCHOOLS + ENROLLMENT_SETUP, [READ]),
+        ((REGISTRY,), [READ]),
     ],
     SCHOOL_REVIEWER: [
         (APPLICATIONS, [READ, REVIEW]),
@@ -158,7 +162,7 @@ MENU_NEEDS = {
     "Form sections": ("FormSection", READ), "Form fields": ("FormField", READ), "Field rules": ("FieldRule", READ),
     "Form section versions": ("FormSectionVersion", READ), "Category rules": ("CategoryRule", READ),
     "Notices": ("Notice", READ), "Reason templates": ("ReasonTemplate", READ), "Message templates": ("MessageTemplate", READ),
-    "County import and export": (COUNTY_SETUP, EXPORT), "Document storage": (STORAGE, BROWSE),
+    "County import and export": (COUNTY_SETUP, EXPORT), "Department records": (REGISTRY, READ), "Document storage": (STORAGE, BROWSE),
     "Applications": ("Application", READ), "Application events": ("ApplicationEvent", READ),
     "Attachments": ("Attachment", READ), "Bureau dashboard": (DASHBOARD, READ), "Seat allocation": (ALLOCATION, READ),
     "Parent accounts": ("ParentAccount", READ), "Children": ("Child", READ), "Guardians": ("Guardian", READ),

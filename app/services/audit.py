@@ -67,6 +67,7 @@ ACTIONS = {
     "allocation": _l("Allocation"),
     "county": _l("County file"),
     "audit": _l("Audit log"),
+    "registry": _l("Department records"),
 }
 RESULTS = {"ok": _l("Succeeded"), "refused": _l("Refused"), "failed": _l("Failed")}
 
@@ -80,6 +81,8 @@ DETAILS = {
                "audit_log": _l("Audit log")},
     "totp": {"enrol": _l("set up"), "reset": _l("reset by an administrator")},
     "audit": {"purge": _l("records past the retention deleted")},
+    "registry": {"import": _l("extract imported"), "withdraw": _l("extract withdrawn"), "purge": _l("past cycles purged"),
+                 "read": _l("records read for a check")},
 }
 
 

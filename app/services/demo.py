@@ -274,6 +274,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
         steps = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
         if steps:
             categories.store(session, application)  # as the submission stores it
+            application.checks_stale = channel.verifiable  # and the worker checks it against the records
         if steps and storage is not None:
             _attach_scans(session, storage, application)
         when = min(period.opens_at + dt.timedelta(hours=rng.randrange(1, 72)), now) if period.opens_at <= now else period.opens_at + dt.timedelta(hours=rng.randrange(1, 72))

@@ -79,6 +79,8 @@ def submit(session: Session, application: Application, account_id: int, now: dt.
         raise ApplicationError(found[0])
     name = "resubmit" if application.status == "returned" else "submit"
     categories.store(session, application)
+    # 系统可查验: the worker compares the sections with the departments' records after the submit
+    application.checks_stale = bool(application.channel and application.channel.verifiable)
     application.flags_stale = True  # the worker recomputes this family's conflict flags
     _move(session, application, name, account_id, now)
 

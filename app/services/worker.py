@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.model_base import county_now
 from flask import current_app
 
-from app.services import export_jobs, flags, forecast
+from app.services import export_jobs, flags, forecast, registry, verification
 
 log = logging.getLogger("ruxue.worker")
 
@@ -38,6 +38,13 @@ def run_once(session: Session, schedule: Schedule, clock: float | None = None) -
     while True:
         n = flags.refresh_stale(session)
         done["flags"] += n
+        if n == 0:
+            break
+    done["checks"] = 0
+    source = registry.source_for(current_app, session)
+    while True:
+        n = verification.refresh_stale(session, source)
+        done["checks"] += n
         if n == 0:
             break
     storage = current_app.extensions["ruxue_storage"]

@@ -9,7 +9,7 @@ from app import security as s
 
 def register_views(appbuilder) -> None:
     from app.staff_totp import StaffTotpView
-    from app.views import accounts, allocation, applications, county, dashboard, forms, places, review, setup
+    from app.views import accounts, allocation, applications, county, dashboard, forms, places, registry, review, setup
 
     appbuilder.add_view_no_menu(StaffTotpView)
 
@@ -48,6 +48,7 @@ def register_views(appbuilder) -> None:
     add(setup.ReasonTemplateModelView, "Reason templates", _l("Reason templates"), "fa-comment", *setup_menu)
     add(setup.MessageTemplateModelView, "Message templates", _l("Message templates"), "fa-envelope-o", *setup_menu)
     add(county.CountySetupView, "County import and export", _l("County import and export"), "fa-upload", *setup_menu)
+    add(registry.RegistryView, "Department records", _l("Department records"), "fa-id-card-o", *setup_menu)
 
     appbuilder.add_link(
         "Document storage",

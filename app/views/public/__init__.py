@@ -84,7 +84,15 @@ def public_context():
         unread = db.session.scalar(select(unread_count(parent)))
     return {"parent": parent, "unread": unread, "status_label": status_label, "step_label": step_label,
             "mask": mask_id, "get_locale": get_locale,
-            "mechanism_label": mechanism_label, "answer_text": answer_text}
+            "mechanism_label": mechanism_label, "answer_text": answer_text, "check_words": check_words}
+
+
+def check_words(check: dict, section) -> str:
+    """A section's 免证明 outcome in words, its field named by the section's own label."""
+    from app.services import verification
+
+    labels = {f.key: f.label for f in section.fields} if section is not None else {}
+    return verification.words(check, lambda key: labels.get(key, key))
 
 
 def answer_text(field, values: dict) -> str:

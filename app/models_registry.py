@@ -1,0 +1,63 @@
+"""免证明: extracts of the departments' records (户籍, 房产, 社保, 营业执照, 居住证, 学籍) as data.
+
+Each import is a batch, listed, compared and withdrawn as a whole; a record keeps only what the
+checks compare (app/services/registry.py says which column of a sheet goes where).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.model_base import county_now, one_of
+
+REGISTRY_SOURCES = ("household", "property", "social_insurance", "business_licence", "residence_permit", "student_registry")
+
+
+class RegistryBatch(Model):
+    """One extract a department handed over (source and year), imported whole or not at all."""
+
+    __tablename__ = "registry_batch"
+    __table_args__ = (CheckConstraint(one_of("source", REGISTRY_SOURCES), name="ck_registry_batch_source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(24))
+    year: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=county_now)
+    imported_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+    withdrawn_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    imported_by = relationship(User)
+
+    def __repr__(self) -> str:
+        return f"{self.source} {self.year} #{self.id}"
+
+
+class RegistryRecord(Model):
+    """One person's (or one certificate's) row of an extract: the facts a check compares."""
+
+    __tablename__ = "registry_record"
+    __table_args__ = (
+        Index("ix_registry_record_person", "source", "person_id"),
+        Index("ix_registry_record_number", "source", "number"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("registry_batch.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(24))
+    person_id: Mapped[str] = mapped_column(String(32), default="")  # the ID number the row is about
+    name: Mapped[str] = mapped_column(String(64), default="")
+    number: Mapped[str] = mapped_column(String(64), default="")  # 户号, certificate, licence or permit number
+    address: Mapped[str] = mapped_column(String(255), default="")
+    community: Mapped[str] = mapped_column(String(64), default="")
+    since: Mapped[Optional[dt.date]] = mapped_column(Date)  # registered, issued, insured from, licensed on
+    until: Mapped[Optional[dt.date]] = mapped_column(Date)  # valid until, insured to
+    detail: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=dict)  # use, employer, school, class
+    batch: Mapped[RegistryBatch] = relationship()
+
+    def __repr__(self) -> str:
+        return f"{self.source} {self.number or self.name}"
