@@ -7,6 +7,7 @@ COLUMNS = {
     "name_zh": _l("Name (Chinese)"),
     "name_en": _l("Name (English)"),
     "category": _l("Pupil category"),
+    "checks_outcome": _l("Records check"),
     "title_en": _l("Title (English)"),
     "help_zh": _l("Help text (Chinese)"),
     "help_en": _l("Help text (English)"),
@@ -189,6 +190,11 @@ CHOICES = {
         "reject": _l("Rejected"),
         "admit": _l("Admitted"),
         "reassign": _l("Reassigned"),
+    },
+    "checks_outcome": {
+        "verified": _l("All sections match the records"),
+        "mismatch": _l("A section differs from the records"),
+        "not_found": _l("A section is not in the records"),
     },
     "status": {
         "draft": _l("Draft"),

@@ -464,6 +464,8 @@ class Application(Model):
     # checks_stale: submitted since, the worker runs the checks off the parents' path
     checks: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=dict)
     checks_stale: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # the checks in one word, for the reviewers' filter: verified (every section), mismatch, not_found, or "" (none yet)
+    checks_outcome: Mapped[str] = mapped_column(String(16), default="", server_default="", index=True)
     child: Mapped[Child] = relationship()
     category = relationship("CategoryRule")
     period: Mapped[EnrollmentPeriod] = relationship()

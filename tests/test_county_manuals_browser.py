@@ -216,3 +216,44 @@ def test_anyi_grandparents_property_asks_the_grandparent_and_the_kinship_proof(c
     assert application.section_data["grand_property"]["grandparent_name"] == "吴建国"
     assert application.category.code == "A4" and page.inner_text("#category") == application.category.name_zh
     flow.shot("submitted")
+
+
+def test_taojiang_s_verifiable_channel_shows_what_the_records_confirm(county_server, fresh_app, browser):
+    """系统可查验: after the submit the worker compares the household and the property with the
+    departments' extracts; the parent reads the outcome under each section."""
+    import csv
+    import io
+
+    from app.extensions import db
+    from app.services import registry, verification
+
+    base = county_server("taojiang")
+    page = new_page(browser)
+    flow = ParentFlow(page, base, "taojiang-records", fresh_app.extensions["ruxue_sms"], "430922")
+    flow.login("13700005301")
+    flow.add_child("郑小可", dt.date(2020, 2, 2), 531)
+    flow.start("桃花江镇小学一年级新生报名")
+    flow.fill_steps(channel="父母在城区有房产的子女", community="株木潭社区")
+    flow.submit()
+    application = _latest("郑小可")
+    assert "正在与登记信息核验" in page.inner_text("main")
+
+    def sheet(rows):
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        return out.getvalue().encode("utf-8")
+
+    father = application.section_data["guardians"]["guardians"][0]
+    registry.import_extract(db.session, "household", 2026, "户籍.csv", sheet([
+        ["公民身份号码", "姓名", "户号", "社区", "迁入日期"],
+        [application.child.id_number, "郑小可", "H1", "株木潭社区", "2018-09-01"]]))  # the register says another date
+    registry.import_extract(db.session, "property", 2026, "房产.csv", sheet([
+        ["不动产权证号", "权利人身份证号", "权利人", "坐落", "社区"],
+        [application.section_data["property"]["certificate_no"].upper(), father["id_number"], father["name"], "株木潭路1号", "株木潭社区"]]))
+    verification.refresh_stale(db.session, registry.source_for(fresh_app, db.session))
+    page.reload()
+    text = page.inner_text("main")
+    assert "与部门登记信息一致" in text  # the property
+    assert "与部门登记信息不一致：学生户籍迁入日期（填写：2019-03-01；登记：2018-09-01）" in text
+    assert page.locator("p.check.mismatch").count() == 1 and page.locator("p.check.verified").count() == 1
+    flow.shot("records-checked")

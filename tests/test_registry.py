@@ -310,3 +310,48 @@ def test_a_data_sharing_interface_answers_the_same_checks_and_an_outage_leaves_t
     finally:
         server.shutdown()
         taojiang.config.update(REGISTRY_SOURCE="extracts", REGISTRY_URL="")
+
+
+def test_reviewers_filter_by_the_check_and_approve_in_one_step_only_what_the_records_confirm(taojiang):
+    from app.extensions import db
+    from app.models import Application
+    from app.services import registry
+
+    _, confirmed = _submitted(taojiang)
+    _, differing = _submitted(taojiang)
+    rows = []
+    for application, date in ((confirmed, None), (differing, "2021-03-02")):
+        household, prop = _extracts(application, registered_on=date)
+        rows.append((household, prop))
+    for n, (household, prop) in enumerate(rows):
+        registry.import_extract(db.session, "household", 2026, f"户籍{n}.csv", household)
+        registry.import_extract(db.session, "property", 2026, f"房产{n}.csv", prop)
+    _run_worker(taojiang)
+    db.session.expire_all()
+    assert (db.session.get(Application, confirmed.id).checks_outcome, db.session.get(Application, differing.id).checks_outcome) \
+        == ("verified", "mismatch")
+    from tests.conftest import _review_while_open
+
+    _review_while_open(db.session)  # the period's review window is open
+    reviewer = login(taojiang.test_client(), "bureau_reviewer")
+    listing = reviewer.get("/applicationmodelview/list/?_flt_0_checks_outcome=verified").get_data(as_text=True)
+    assert confirmed.number in listing and differing.number not in listing
+    ids = [str(confirmed.id), str(differing.id)]
+
+    def act(name):
+        return reviewer.post("/applicationmodelview/action_post",
+                             data={"action": name, "rowid": ids, "csrf_token": csrf_token(reviewer, "/applicationmodelview/list/")},
+                             follow_redirects=True)
+
+    # not yet in review: nothing is approved, both are left and the reviewer is told
+    assert "已通过0条报名；2条留待人工审核" in act("approve_verified").get_data(as_text=True)
+    act("start_review")
+    answer = act("approve_verified").get_data(as_text=True)
+    assert "已通过1条报名；1条留待人工审核" in answer
+    db.session.expire_all()
+    assert db.session.get(Application, confirmed.id).status == "approved"
+    assert db.session.get(Application, differing.id).status == "in_review"
+    # the second time: the approved one is not approved twice, the other is still left
+    assert "已通过0条报名；2条留待人工审核" in act("approve_verified").get_data(as_text=True)
+    shown = reviewer.get(f"/applicationmodelview/show/{differing.id}").get_data(as_text=True)
+    assert 'data-check="mismatch"' in shown and "登记：2021-03-02" in shown

@@ -120,6 +120,7 @@ def save(session: Session, application: Application) -> None:
         categories.store(session, application)  # a change after submission may move it to another 生源类别
         if application.channel is not None and application.channel.verifiable and session.is_modified(application):
             application.checks_stale = True  # and is checked against the records again
+            application.checks_outcome = ""
     try:
         commit_keeping_loaded(session)
     except StaleDataError:

@@ -81,6 +81,7 @@ def submit(session: Session, application: Application, account_id: int, now: dt.
     categories.store(session, application)
     # 系统可查验: the worker compares the sections with the departments' records after the submit
     application.checks_stale = bool(application.channel and application.channel.verifiable)
+    application.checks_outcome = ""  # until the worker has checked what was submitted
     application.flags_stale = True  # the worker recomputes this family's conflict flags
     _move(session, application, name, account_id, now)
 

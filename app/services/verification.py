@@ -179,17 +179,20 @@ def refresh_stale(session: Session, source: RegistrySource, batch: int = 100) ->
             return done
         changed = session.execute(
             update(Application).where(Application.id == application_id, Application.version == version)
-            .values(checks=outcomes, checks_stale=False).execution_options(synchronize_session=False))
+            .values(checks=outcomes, checks_stale=False, checks_outcome=summary(outcomes))
+            .execution_options(synchronize_session=False))
         session.expire(application)
         session.commit()
         done += changed.rowcount
     return done
 
 
-def all_verified(application: Application) -> bool:
-    """Every checked section verified (a reviewer may approve these in bulk)."""
-    checks = application.checks or {}
-    return bool(checks) and not application.checks_stale and all(c.get("outcome") == VERIFIED for c in checks.values())
+def summary(outcomes: dict) -> str:
+    """The reviewers' one word: verified only when every checked section is."""
+    found = {c.get("outcome") for c in outcomes.values()}
+    if not found:
+        return ""
+    return MISMATCH if MISMATCH in found else NOT_FOUND if NOT_FOUND in found else VERIFIED
 
 
 def words(check: dict | None, label_of) -> str:

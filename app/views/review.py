@@ -53,6 +53,7 @@ class ApplicationModelView(ReadOnlyModelView):
         **ReadOnlyModelView.method_permission_name,
         "start_review": security.REVIEW,
         "approve": security.REVIEW,
+        "approve_verified": security.REVIEW,
         "return_": security.REVIEW,
         "reject": security.REVIEW,
         "reason": security.REVIEW,
@@ -69,15 +70,15 @@ class ApplicationModelView(ReadOnlyModelView):
     related_views = [ApplicationChoiceModelView, ApplicationEventModelView, AttachmentModelView]
     show_template = "staff/application_show.html"
     list_template = "staff/application_list.html"
-    enum_columns = {"status": "status"}
+    enum_columns = {"status": "status", "checks_outcome": "checks_outcome"}
     list_columns = ["number", "child.name", "child_id_masked", "period", "channel", "channel.priority",
-                    "choices_text", "status", "submitted_at", "flags"]
+                    "choices_text", "status", "submitted_at", "flags", "checks_outcome"]
     show_columns = ["number", "child.name", "child_id_masked", "period", "channel", "category", "community", "choices_text",
                     "status", "withdrawal_count", "return_reason", "submitted_at", "reviewed_at", "reviewed_by",
                     "allocated_school"]
     label_columns = {"child.name": _l("Child"), "channel.priority": _l("Priority"), "flags": _l("Conflict flags")}
     formatters_columns = {"flags": flag_words}
-    search_columns = ["number", "status", "period", "channel", "category", "allocated_school", "submitted_at"]
+    search_columns = ["number", "status", "period", "channel", "category", "checks_outcome", "allocated_school", "submitted_at"]
     search_filters = {"allocated_school": [FilterListsSchool], "flags": [FilterFlagged]}
     order_columns = ["number", "status", "submitted_at", "channel.priority"]
     base_order = ("submitted_at", "desc")
@@ -100,6 +101,20 @@ class ApplicationModelView(ReadOnlyModelView):
     @action("approve", _l("Approve"), _l("Approve the selected applications?"), "fa-check")
     def approve(self, items):
         return self._act(items, "approve")
+
+    @action("approve_verified", _l("Approve those the records confirm"),
+            _l("Approve the selected applications in review whose every section matches the department's records?"), "fa-check-circle")
+    def approve_verified(self, items):
+        items = items if isinstance(items, list) else [items]
+        who = review.reviewer(db.session, g.user.id, user_sees_all_schools())
+        try:
+            done, left = review.approve_verified(db.session, [i.id for i in items], who, local_now())
+        except UserError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(str(_l("%(n)d applications approved; %(m)d left for review (not in review, or not every section "
+                         "matches the records).", n=done, m=left)), "success")
+        return redirect(self.get_redirect())
 
     @action("return", _l("Return with a reason"), None, "fa-undo")
     def return_(self, items):

@@ -49,6 +49,8 @@ def upgrade():
     with op.batch_alter_table("application") as batch:
         batch.add_column(sa.Column("checks", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("checks_stale", sa.Boolean(), server_default=sa.text("false"), nullable=False))
+        batch.add_column(sa.Column("checks_outcome", sa.String(16), server_default="", nullable=False))
+        batch.create_index("ix_application_checks_outcome", ["checks_outcome"], unique=False)
         batch.create_index("ix_application_checks_stale", ["checks_stale"], unique=False,
                            sqlite_where=sa.text("checks_stale"), postgresql_where=sa.text("checks_stale"))
 
@@ -56,6 +58,8 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("application") as batch:
         batch.drop_index("ix_application_checks_stale", sqlite_where=sa.text("checks_stale"), postgresql_where=sa.text("checks_stale"))
+        batch.drop_index("ix_application_checks_outcome")
+        batch.drop_column("checks_outcome")
         batch.drop_column("checks_stale")
         batch.drop_column("checks")
     op.drop_table("registry_record")
