@@ -289,6 +289,8 @@ class ChannelMaterial(Model):
     # asked only when an answer has one of these values ("section.field"), like a section's condition
     show_if: Mapped[str] = mapped_column(String(70), default="")
     show_values: Mapped[str] = mapped_column(String(255), default="")
+    # 免证明: no upload needed once this section's answers are confirmed by the records (a section code)
+    waived_if_verified: Mapped[str] = mapped_column(String(32), default="", server_default="")
     position: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[Channel] = relationship(back_populates="materials")
     material_type: Mapped[MaterialType] = relationship()

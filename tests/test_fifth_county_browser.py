@@ -78,7 +78,8 @@ def test_a_fifth_county_built_in_the_admin_takes_a_parent_through_its_own_rules(
                                                          "stage": "primary", "ownership": "public", "seats": "90"}))
     _added(_admin_add(staff, server, "catchmentmodelview", {"school": ("label", "新城第一小学"), "community": ("label", "幸福社区"),
                                                             "kind": "sole"}))
-    opens = dt.datetime.now().replace(microsecond=0) - dt.timedelta(days=1)
+    # seconds other than :00, which a datetime-local field shows without them (the same time, another text)
+    opens = dt.datetime.now().replace(second=30, microsecond=0) - dt.timedelta(days=1)
     _added(_admin_add(staff, server, "enrollmentperiodmodelview", {
         "code": "XC-P1", "name": "新城区小学一年级报名", "year": str(YEAR), "stage": "primary", "grade": "1", "entry_kind": "new",
         "ownership": "public", "opens_at": f"{opens:%Y-%m-%dT%H:%M:%S}",

@@ -27,24 +27,30 @@ def taojiang(fresh_app):
     return fresh_app
 
 
-def _submitted(app, channel_code="FC"):
+def _submitted(app, channel_code="FC", period_code="TJ-P1", birth=dt.date(2020, 3, 1), answers=None):
     """A Taojiang family that applied in a 系统可查验 channel and submitted."""
     from app.extensions import db
     from app.models import Application, Catchment, Child, Community, EnrollmentPeriod, School
 
     parent = parent_login(app)
-    birth = dt.date(2020, 3, 1)
     _, number = add_child(parent, birth, number=next_id(birth, "430922"))
     consent(parent)
     child = db.session.scalar(select(Child).where(Child.id_number == number))
-    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "TJ-P1"))
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == period_code))
     assert start(parent, child.id, period.id).status_code == 302
     application = db.session.scalar(select(Application).where(Application.child_id == child.id))
     channel = next(c for c in period.channels if c.code == channel_code)
     community = db.session.scalar(select(Community).where(Community.name == "株木潭社区"))
     schools = db.session.scalars(select(Catchment.school_id).join(School, School.id == Catchment.school_id)
-                                 .where(Catchment.community_id == community.id, School.stage == "primary")).all()
+                                 .where(Catchment.community_id == community.id, School.stage == period.stage)).all()
     token = fill(parent, application, schools[:2], community.id, channel.id)
+    for section, values in (answers or {}).items():  # answers other than the helpers' defaults
+        assert post(parent, f"/my/a/{application.id}/{section}", values).status_code == 302
+    if answers:
+        import re
+
+        preview = parent.get(f"/my/a/{application.id}/preview").get_data(as_text=True)
+        token = re.search(r'name="token" value="([^"]+)"', preview).group(1)
     assert submit(parent, application, token).status_code == 302
     db.session.expire_all()
     application = db.session.get(Application, application.id)
@@ -121,8 +127,8 @@ def test_a_field_that_disagrees_and_a_record_that_is_missing_are_named(taojiang)
     _run_worker(taojiang)
     db.session.expire_all()
     checks = db.session.get(Application, application.id).checks
-    assert checks["household"] == {"outcome": "mismatch", "field": "registered_on", "given": "2019-05-01",
-                                   "found": "2021-03-02", "source": "household"}
+    assert {k: v for k, v in checks["household"].items() if k != "answers"} == {
+        "outcome": "mismatch", "field": "registered_on", "given": "2019-05-01", "found": "2021-03-02", "source": "household"}
     assert checks["property"]["outcome"] == "mismatch" and checks["property"]["field"] == "owner_name"
     page = parent.get(f"/my/a/{application.id}").get_data(as_text=True)
     assert "与部门登记信息不一致：学生户籍迁入日期（填写：2019-05-01；登记：2021-03-02）" in page
@@ -355,3 +361,114 @@ def test_reviewers_filter_by_the_check_and_approve_in_one_step_only_what_the_rec
     assert "已通过0条报名；2条留待人工审核" in act("approve_verified").get_data(as_text=True)
     shown = reviewer.get(f"/applicationmodelview/show/{differing.id}").get_data(as_text=True)
     assert 'data-check="mismatch"' in shown and "登记：2021-03-02" in shown
+
+
+def test_a_category_rule_may_read_a_records_check_and_the_worker_derives_it_again(taojiang):
+    from app.extensions import db
+    from app.models import Application, CategoryRule, EnrollmentPeriod
+    from app.services import categories, registry
+
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "TJ-P1"))
+    confirmed = CategoryRule(period=period, code="R1", name_zh="房产经核验", rank=1, position=1,
+                             conditions="channel = FC\nchecks.property = verified")
+    other = CategoryRule(period=period, code="R2", name_zh="其他", rank=2, position=2, conditions="")
+    for bad in ("checks.propertx = verified", "checks.property = yes", "checks.property <= 2026-01-01"):
+        assert categories.problems(db.session, CategoryRule(period=period, code="X", name_zh="x", rank=1, conditions=bad))
+    db.session.add_all([confirmed, other])
+    db.session.commit()
+    parent, application = _submitted(taojiang)
+    assert application.category.code == "R2"  # not checked yet
+    household, prop = _extracts(application)
+    registry.import_extract(db.session, "property", 2026, "房产.csv", prop)
+    _run_worker(taojiang)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).category.code == "R1"
+    assert "房产经核验" in parent.get(f"/my/a/{application.id}").get_data(as_text=True)
+
+
+def test_a_grade_7_pupil_s_school_is_checked_against_the_student_registry(taojiang):
+    from app.extensions import db
+    from app.models import Application
+    from app.services import registry
+    from tests.public_helpers import section_values
+
+    basic = {**section_values("basic"), "previous_school": "桃江县桃花江镇第一完全小学"}
+    _, application = _submitted(taojiang, "XC", "TJ-J7", dt.date(2014, 2, 2), {"basic": basic})
+    registry.import_extract(db.session, "student_registry", 2026, "学籍.csv", _csv([
+        ["身份证号", "姓名", "学校名称", "班级"],
+        [application.child.id_number, application.child.name, "桃江县桃花江镇第二完全小学", "六(3)班"]]))
+    _run_worker(taojiang)
+    db.session.expire_all()
+    check = db.session.get(Application, application.id).checks["basic"]
+    assert (check["outcome"], check["field"], check["found"]) == ("mismatch", "previous_school", "桃江县桃花江镇第二完全小学")
+    # a new grade 1 has no 学籍: its basic section is not checked
+    _, first_grade = _submitted(taojiang)
+    _run_worker(taojiang)
+    db.session.expire_all()
+    assert "basic" not in db.session.get(Application, first_grade.id).checks
+
+
+def test_a_material_the_county_waives_is_not_asked_once_the_records_confirm_its_section(taojiang):
+    import re
+
+    from app.extensions import db
+    from app.models import Application, Catchment, ChannelMaterial, Child, Community, EnrollmentPeriod, MaterialType, School
+    from app.services import registry
+    from tests.public_helpers import GUARDIAN, section_values, upload
+
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "TJ-P1"))
+    channel = next(c for c in period.channels if c.code == "FC")
+    title = db.session.scalar(select(ChannelMaterial).join(MaterialType).where(
+        ChannelMaterial.channel_id == channel.id, MaterialType.code == "property_cert"))
+    title.waived_if_verified = "property"
+    db.session.commit()
+    mother_id = next_id(dt.date(1990, 2, 2))
+    registry.import_extract(db.session, "property", 2026, "房产.csv", _csv([
+        ["不动产权证号", "权利人身份证号", "权利人", "坐落"], ["湘(2020)桃江县不动产权第0000001号", mother_id, "刘芳", "株木潭路1号"]]))
+
+    parent = parent_login(taojiang)
+    birth = dt.date(2020, 3, 1)
+    _, number = add_child(parent, birth, number=next_id(birth, "430922"))
+    consent(parent)
+    child = db.session.scalar(select(Child).where(Child.id_number == number))
+    assert start(parent, child.id, period.id).status_code == 302
+    application = db.session.scalar(select(Application).where(Application.child_id == child.id))
+    base = f"/my/a/{application.id}"
+    community = db.session.scalar(select(Community).where(Community.name == "株木潭社区"))
+    schools = db.session.scalars(select(Catchment.school_id).join(School, School.id == Catchment.school_id)
+                                 .where(Catchment.community_id == community.id, School.stage == "primary")).all()
+    post(parent, f"{base}/channel", {"channel_id": channel.id})
+    post(parent, f"{base}/community", {"community_id": community.id})
+    post(parent, f"{base}/choices", {"choice_1": schools[0], "choice_2": schools[1]})
+    for section in [s.section for s in channel.sections]:
+        data = {**GUARDIAN, "g0_id_number": mother_id} if section == "guardians" else section_values(section)
+        if section == "property":
+            data["certificate_no"] = "湘(2020)桃江县不动产权第0000001号"
+        assert post(parent, f"{base}/{section}", data).status_code == 302
+    for material in channel.materials:
+        if material.required and material.material_type.code != "property_cert":
+            upload(parent, application, material.material_type_id)
+    materials = parent.get(f"{base}/materials").get_data(as_text=True)
+    assert "已与部门登记信息核验一致，无需上传。" in materials
+    preview = parent.get(f"{base}/preview").get_data(as_text=True)
+    assert "请上传" not in preview and "与部门登记信息一致" in preview
+
+    # going back: another certificate the records do not know, so the upload is asked again
+    other = {**section_values("property"), "certificate_no": "湘(2020)桃江县不动产权第0009999号"}
+    assert post(parent, f"{base}/property", other).status_code == 302
+    assert f"请上传“{title.material_type.name}”" in parent.get(f"{base}/preview").get_data(as_text=True)
+    assert "无需上传" not in parent.get(f"{base}/materials").get_data(as_text=True)
+    # and back again, the second time: confirmed, and it is submitted without the upload
+    again = {**other, "certificate_no": "湘(2020)桃江县不动产权第0000001号"}
+    assert post(parent, f"{base}/property", again).status_code == 302
+    preview = parent.get(f"{base}/preview").get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', preview).group(1)
+    assert submit(parent, application, token).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).status == "submitted"
+    # a waiver naming a section the records cannot check is refused where it is saved
+    from app.errors import UserError
+    from app.services import forms
+
+    with pytest.raises(UserError):
+        forms.refuse_bad_waiver("sibling")

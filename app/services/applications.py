@@ -497,8 +497,27 @@ def missing_materials(session: Session, application: Application, uploaded: dict
     return [
         _l("Upload “%(m)s”.", m=m.material_type.name)
         for m in asked_materials(session, application)
-        if m.required and not uploaded.get(m.material_type_id)
+        if m.required and not uploaded.get(m.material_type_id) and not waived(application, m)
     ]
+
+
+def check_for_waivers(session: Session, application: Application, section: str, source) -> None:
+    """Where a material is waived once the records confirm this section, check it now that it is
+    saved, so the materials step knows (one lookup, only in such channels)."""
+    found = form_layout(session, application)
+    if found is None or not any(m.waived_if_verified == section for m in found.materials):
+        return
+    from app.services import verification
+
+    if verification.precheck(session, application, section, source) is not None:
+        save(session, application)
+
+
+def waived(application: Application, material) -> bool:
+    """免证明: a material the county waives once the records confirm a section, and they have."""
+    from app.services import verification
+
+    return bool(material.waived_if_verified) and verification.confirms(application, material.waived_if_verified)
 
 
 def open_periods(session: Session, now: dt.datetime) -> list:

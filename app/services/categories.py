@@ -6,6 +6,7 @@ names the category. A line is ``left op values``:
     channel = FC|HJ                     the channel's code is one of these
     property.household_here = yes       an answer is one of these (!= : none of these)
     household.registered_on <= {year}-06-30   a date answer on or before (>= : on or after)
+    checks.property = verified          the records check of a section (verified, mismatch, not_found)
 
 An empty list of conditions always holds (a default category, put last).
 """
@@ -79,6 +80,12 @@ def problems(session: Session, rule: CategoryRule) -> list[str]:
                 found.append(str(_l("The period has no channel %(c)s.", c=", ".join(unknown))))
             continue
         section, _, key = condition.left.partition(".")
+        if section == "checks":
+            if session.scalar(select(FormSection.code).where(FormSection.code == key)) is None:
+                found.append(str(_l("No form section is called %(s)s.", s=key)))
+            if condition.op not in ("=", "!=") or set(condition.values) - set(CHECK_OUTCOMES):
+                found.append(str(_l("A records check is compared with = or != and one of %(v)s.", v=", ".join(CHECK_OUTCOMES))))
+            continue
         if section not in keys:
             row = session.scalar(select(FormSection).where(FormSection.code == section))
             keys[section] = {f.key: f.kind for f in row.fields} if row is not None else {}
@@ -102,9 +109,14 @@ def refuse_problems(session: Session, rule: CategoryRule) -> None:
         raise CategoryRuleError(found[0])
 
 
-def _holds(condition: Condition, application: Application, year: int) -> bool:
+CHECK_OUTCOMES = ("verified", "mismatch", "not_found")
+
+
+def _holds(condition: Condition, application: Application, year: int, checks: dict | None) -> bool:
     if condition.left == "channel":
         answer = application.channel.code if application.channel else ""
+    elif condition.left.startswith("checks."):
+        answer = str(((checks or {}).get(condition.left[7:]) or {}).get("outcome") or "")
     else:
         section, _, key = condition.left.partition(".")
         answer = str(((application.section_data or {}).get(section) or {}).get(key) or "")
@@ -148,10 +160,13 @@ def _parsed(text: str) -> tuple[Condition, ...] | None:
         return None
 
 
-def derive(session: Session, application: Application) -> Category | None:
-    """The first of the period's rules whose conditions all hold for the answers as they stand."""
+def derive(session: Session, application: Application, checks: dict | None = None) -> Category | None:
+    """The first of the period's rules whose conditions all hold for the answers as they stand
+    (and the records checks: ``checks``, or those stored while they are not stale)."""
+    if checks is None:
+        checks = {} if application.checks_stale else (application.checks or {})
     for rule in rules_of(session, application.period_id):
-        if rule.conditions is not None and all(_holds(c, application, application.period.year) for c in rule.conditions):
+        if rule.conditions is not None and all(_holds(c, application, application.period.year, checks) for c in rule.conditions):
             return rule
     return None
 

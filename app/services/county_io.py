@@ -420,6 +420,11 @@ def _publish_sections(session: Session, typed) -> None:
         if problem:
             errors.append(RowError(str(materials.label), material_rows.get(natural_key(materials, material)),
                                    str(materials.col("show_if").header), problem))
+    for material in session.scalars(select(ChannelMaterial).where(ChannelMaterial.waived_if_verified != "")):
+        problem = forms.waiver_problem(material.waived_if_verified)
+        if problem:
+            errors.append(RowError(str(materials.label), material_rows.get(natural_key(materials, material)),
+                                   str(materials.col("waived_if_verified").header), problem))
     rules = TABLE_BY_NAME["category_rules"]
     rule_rows = {_key_of(rules, values): number for number, values in typed.get("category_rules", [])}
     for rule in session.scalars(select(CategoryRule)):

@@ -147,6 +147,7 @@ TABLES: tuple[Table, ...] = (
         Col("required", "bool", default=True),
         Col("show_if", "str", default=""),
         Col("show_values", "str", default=""),
+        Col("waived_if_verified", "str", default="", label=_l("No upload once the records confirm section")),
         Col("position", "int", minimum=1, default=1),
     )),
     Table("form_sections", _l("Form sections"), m.FormSection, ("code",), (

@@ -99,6 +99,21 @@ def condition_problem(session: Session, show_if: str) -> str | None:
     return None
 
 
+def waiver_problem(code: str) -> str | None:
+    """A material waived once the records confirm a section names a section the records can check."""
+    from app.services.verification import CHECKS
+
+    if code and code not in CHECKS:
+        return str(_l("The records can confirm only these sections: %(s)s (not “%(c)s”).", s=", ".join(CHECKS), c=code))
+    return None
+
+
+def refuse_bad_waiver(code: str) -> None:
+    found = waiver_problem(code)
+    if found:
+        raise UserError(found)
+
+
 def refuse_bad_condition(session: Session, show_if: str) -> None:
     found = condition_problem(session, show_if)
     if found:

@@ -41,6 +41,7 @@ class MaterialSlot:
     material_type: MaterialInfo
     show_if: str = ""
     show_values: tuple[str, ...] = ()
+    waived_if_verified: str = ""  # a section code: no upload once the records confirm that section
 
     def shown_for(self, answers: dict) -> bool:
         """Whether an application with these section answers is asked this material."""
@@ -83,7 +84,7 @@ def load(session: Session, channel_id: int) -> Layout:
             MaterialSlot(m.id, m.material_type_id, m.required, MaterialInfo(
                 m.material_type.id, m.material_type.code, m.material_type.name, m.material_type.description,
                 m.material_type.example_url, m.material_type.accepted_kinds, m.material_type.max_size_kb),
-                m.show_if or "", split_values(m.show_values or ""))
+                m.show_if or "", split_values(m.show_values or ""), m.waived_if_verified or "")
             for m in materials
         ),
     )

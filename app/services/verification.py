@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Application
 from app.model_base import county_now
-from app.services import audit
+from app.services import audit, categories
 from app.services.registry import Fact, Query, RegistrySource, RegistryUnavailable
 
 VERIFIED, MISMATCH, NOT_FOUND = "verified", "mismatch", "not_found"
@@ -119,8 +119,26 @@ def _employment(application, values, facts, today):
     return _outcome(VERIFIED, source="social_insurance")
 
 
+def _student(application, values, facts, today):
+    """学籍: the school the child leaves, as the student registry has it."""
+    mine = [f for f in facts if f.source == "student_registry" and f.person_id == application.child.id_number]
+    if not mine:
+        return _outcome(NOT_FOUND, source="student_registry")
+    school = str(mine[0].detail.get("school", ""))
+    given = str(values.get("previous_school") or "")
+    if given and school and given != school:
+        return _outcome(MISMATCH, "previous_school", given, school, "student_registry")
+    return _outcome(VERIFIED, source="student_registry")
+
+
+def _has_student_record(application: Application) -> bool:
+    """Only a pupil already at school has a 学籍: grade 7 and transfers, not a new grade 1."""
+    period = application.period
+    return period.stage != "primary" or period.entry_kind == "transfer"
+
+
 # a section code -> how its answers are checked (the built-in sections' keys)
-CHECKS = {"household": _household, "property": _property, "employment": _employment, "business": _business,
+CHECKS = {"basic": _student, "household": _household, "property": _property, "employment": _employment, "business": _business,
           "residence_permit": _residence_permit}
 
 
@@ -131,6 +149,8 @@ def _queries(application: Application, sections: list[str]) -> list[Query]:
         values = _answers(application, section)
         if section == "household":
             found.append(Query("household", "person", application.child.id_number))
+        elif section == "basic":
+            found.append(Query("student_registry", "person", application.child.id_number))
         elif section == "property" and _number(values, "certificate_no"):
             found.append(Query("property", "number", _number(values, "certificate_no")))
         elif section == "business" and _number(values, "licence_no"):
@@ -146,20 +166,52 @@ def checked_sections(application: Application) -> list[str]:
     """The sections of a verifiable channel the records can answer, as the family answered them."""
     if application.channel is None or not application.channel.verifiable:
         return []
-    return [s for s in (application.section_data or {}) if s in CHECKS and _answers(application, s)]
+    return [s for s in (application.section_data or {}) if s in CHECKS and _answers(application, s)
+            and (s != "basic" or (_has_student_record(application) and _answers(application, s).get("previous_school")))]
 
 
-def run(session: Session, application: Application, source: RegistrySource, today: dt.date | None = None) -> dict:
+def run(session: Session, application: Application, source: RegistrySource, today: dt.date | None = None,
+        sections: list[str] | None = None) -> dict:
     """Each checked section's outcome against the source (the read is audited; the caller stores them)."""
-    sections = checked_sections(application)
+    sections = checked_sections(application) if sections is None else sections
     today = today or county_now().date()
     queries = _queries(application, sections)
     facts = source.lookup(queries) if queries else []
-    outcomes = {s: CHECKS[s](application, _answers(application, s), facts, today) for s in sections}
+    outcomes = {s: {**CHECKS[s](application, _answers(application, s), facts, today), "answers": answers_key(application, s)}
+                for s in sections}
     if queries:
         audit.log(session, "registry:read", f"application {application.id}",
                   detail=f"{source.name}: " + ",".join(sorted({q.source for q in queries})))
     return outcomes
+
+
+def answers_key(application: Application, section: str) -> str:
+    """A short hash of one section's answers (and the parents'): a check stands only for them."""
+    import hashlib
+    import json
+
+    shown = [_answers(application, section), sorted(_guardian_ids(application))]
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def precheck(session: Session, application: Application, section: str, source: RegistrySource) -> dict | None:
+    """Check one section as soon as it is saved, where a material is waived once the records
+    confirm it (the family then sees at the materials step that no upload is needed). A source
+    that does not answer changes nothing: the material stays asked."""
+    if section not in checked_sections(application):
+        return None
+    try:
+        outcome = run(session, application, source, sections=[section])[section]
+    except RegistryUnavailable:
+        return None
+    application.checks = {**(application.checks or {}), section: {**outcome, "answers": answers_key(application, section)}}
+    return outcome
+
+
+def confirms(application: Application, section: str) -> bool:
+    """The records confirmed this section's answers as they now stand."""
+    check = (application.checks or {}).get(section) or {}
+    return check.get("outcome") == VERIFIED and check.get("answers") == answers_key(application, section)
 
 
 def refresh_stale(session: Session, source: RegistrySource, batch: int = 100) -> int:
@@ -177,9 +229,11 @@ def refresh_stale(session: Session, source: RegistrySource, batch: int = 100) ->
         except RegistryUnavailable:
             session.rollback()
             return done
+        category = categories.derive(session, application, outcomes)  # a category rule may read a check
         changed = session.execute(
             update(Application).where(Application.id == application_id, Application.version == version)
-            .values(checks=outcomes, checks_stale=False, checks_outcome=summary(outcomes))
+            .values(checks=outcomes, checks_stale=False, checks_outcome=summary(outcomes),
+                    category_id=category.id if category is not None else None)
             .execution_options(synchronize_session=False))
         session.expire(application)
         session.commit()

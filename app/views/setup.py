@@ -24,7 +24,9 @@ class ChannelMaterialModelView(RuxueModelView):
     datamodel = RuxueInterface(ChannelMaterial)
     class_permission_name = "ChannelMaterial"
     list_columns = ["channel", "position", "material_type", "required", "show_if"]
-    add_columns = edit_columns = show_columns = ["channel", "material_type", "required", "show_if", "show_values", "position"]
+    add_columns = edit_columns = show_columns = ["channel", "material_type", "required", "show_if", "show_values",
+                                                 "waived_if_verified", "position"]
+    label_columns = {"waived_if_verified": _l("No upload once the records confirm section")}
     search_columns = ["channel", "material_type", "required"]
     order_columns = ["position"]
     base_order = ("position", "asc")
@@ -32,6 +34,9 @@ class ChannelMaterialModelView(RuxueModelView):
         "show_if": _l("section.field: the material is asked only when that answer is one of the values below "
                       "(e.g. a kinship proof for a grandparent's property)."),
         "show_values": _l("Values separated by commas."),
+        "waived_if_verified": _l("A section code (household, property, employment, business, residence_permit): "
+                                 "in a verifiable channel the family need not upload this material once the "
+                                 "department's records confirm that section."),
     }
 
     def pre_add(self, item):
@@ -44,6 +49,7 @@ class ChannelMaterialModelView(RuxueModelView):
 
     def _check_condition(self, item):
         refused_by(self.datamodel.session, forms.refuse_bad_condition, self.datamodel.session, item.show_if)
+        refused_by(self.datamodel.session, forms.refuse_bad_waiver, item.waived_if_verified or "")
 
 
 class CategoryRuleModelView(RuxueModelView):

@@ -16,6 +16,8 @@ SOURCES = "source IN ('household', 'property', 'social_insurance', 'business_lic
 
 
 def upgrade():
+    with op.batch_alter_table("channel_material") as batch:
+        batch.add_column(sa.Column("waived_if_verified", sa.String(32), server_default="", nullable=False))
     op.create_table(
         "registry_batch",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -64,3 +66,5 @@ def downgrade():
         batch.drop_column("checks")
     op.drop_table("registry_record")
     op.drop_table("registry_batch")
+    with op.batch_alter_table("channel_material") as batch:
+        batch.drop_column("waived_if_verified")

@@ -84,7 +84,24 @@ def public_context():
         unread = db.session.scalar(select(unread_count(parent)))
     return {"parent": parent, "unread": unread, "status_label": status_label, "step_label": step_label,
             "mask": mask_id, "get_locale": get_locale,
-            "mechanism_label": mechanism_label, "answer_text": answer_text, "check_words": check_words}
+            "mechanism_label": mechanism_label, "answer_text": answer_text, "check_words": check_words,
+            "current_check": current_check, "waived": waived}
+
+
+def current_check(application, section: str):
+    """The section's records check if it stands for the answers as they now are (not stale)."""
+    from app.services import verification
+
+    check = (application.checks or {}).get(section)
+    if not check or application.checks_stale:
+        return None
+    return check if check.get("answers") in (None, verification.answers_key(application, section)) else None
+
+
+def waived(application, material) -> bool:
+    from app.services import applications
+
+    return applications.waived(application, material)
 
 
 def check_words(check: dict, section) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db
 from app.models import Attachment, EnrollmentPeriod
 from app.services import applications as apps
-from app.services import categories, submission
+from app.services import categories, registry, submission
 from app.services import eligibility, uploads
 from app.services import forms
 from app.services.sections import GUARDIAN_SLOTS, SectionError
@@ -129,6 +129,7 @@ def _save_step(application, step: str) -> None:
         apps.keep_draft(db.session, application, step, form)
     elif step != "preview":
         apps.save_section(db.session, application, step, form, skip="skip" in form, today=now().date())
+        apps.check_for_waivers(db.session, application, step, registry.source_for(current_app, db.session))
 
 
 def _step_context(application, step: str) -> dict:
