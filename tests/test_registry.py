@@ -231,11 +231,15 @@ def test_county_it_imports_compares_and_withdraws_extracts_in_the_admin(taojiang
                                                  "year": "2026", "file": (io.BytesIO(b"not a workbook"), "x.xlsx")},
                       content_type="multipart/form-data")
     assert bad.status_code == 400 and "未导入任何数据" in bad.get_data(as_text=True)
-    assert client.post(f"/registry/withdraw/{older.id}", data={"csrf_token": csrf_token(client, "/registry/")}).status_code == 302
+    asked = client.post(f"/registry/withdraw/{older.id}", data={"csrf_token": csrf_token(client, "/registry/")})
+    assert asked.status_code == 200 and "撤回第" in asked.get_data(as_text=True)  # only asks
+    assert db.session.query(RegistryRecord).filter_by(batch_id=older.id).count() == 2
+    assert client.post(f"/registry/withdraw/{older.id}", data={"csrf_token": csrf_token(client, "/registry/"),
+                                                               "confirm": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(RegistryBatch, older.id).withdrawn_at is not None
     assert db.session.query(RegistryRecord).filter_by(batch_id=older.id).count() == 0
-    again = client.post(f"/registry/withdraw/{older.id}", data={"csrf_token": csrf_token(client, "/registry/")},
+    again = client.post(f"/registry/withdraw/{older.id}", data={"csrf_token": csrf_token(client, "/registry/"), "confirm": "1"},
                         follow_redirects=True)
     assert "已撤回" in again.get_data(as_text=True)  # the second time: a message, nothing else
 

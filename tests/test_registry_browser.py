@@ -45,8 +45,14 @@ def test_county_it_imports_an_extract_sees_a_bad_one_refused_and_withdraws_it(co
     page.click("form[enctype] button[type=submit]")
     assert "已导入2026年度户籍数据1条" in page.inner_text("body")
     page.screenshot(path=str(ARTIFACTS / "registry-02-imported.png"), full_page=True)
-    page.click("button.btn-danger")
+    page.click("a[href*='/registry/withdraw/']")
+    assert "撤回第1批数据" in page.inner_text("body")
+    page.click("text=返回")  # changing one's mind withdraws nothing
+    db.session.expire_all()
+    assert db.session.scalar(select(RegistryBatch.withdrawn_at)) is None
+    page.click("a[href*='/registry/withdraw/']")
+    page.click("form[action*='/registry/withdraw/'] button.btn-danger")
     assert "该批数据已撤回" in page.inner_text("body")
     db.session.expire_all()
     assert db.session.scalar(select(RegistryBatch.withdrawn_at)) is not None
-    assert page.locator("button.btn-danger").count() == 0  # nothing left to withdraw twice
+    assert page.locator("a[href*='/registry/withdraw/']").count() == 0  # nothing left to withdraw twice

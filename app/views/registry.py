@@ -50,13 +50,19 @@ class RegistryView(BaseView):
                      s=registry.source_label(batch.source), y=batch.year)), "success")
         return redirect(url_for(".index"))
 
-    @expose("/withdraw/<int:batch_id>", methods=["POST"])
+    @expose("/withdraw/<int:batch_id>", methods=["GET", "POST"])
     @has_access
     def withdraw(self, batch_id):
+        """Asked first: the checks stop reading the batch at once (a post without the confirmation only asks)."""
         batch = db.session.get(RegistryBatch, batch_id)
         if batch is None:
             flash(str(_l("No such extract.")), "warning")
             return redirect(url_for(".index"))
+        if request.method == "GET" or not request.form.get("confirm"):
+            if batch.withdrawn_at is not None:
+                flash(str(_l("This extract was already withdrawn.")), "warning")
+                return redirect(url_for(".index"))
+            return self.render_template("staff/registry_withdraw.html", batch=batch, source_label=registry.source_label)
         try:
             registry.withdraw(db.session, batch, user_id=g.user.id)
             flash(str(_l("The extract was withdrawn; the checks no longer read it.")), "success")
