@@ -257,11 +257,12 @@ def _audit_commands(app: Flask) -> None:
 
 
 def _registry_commands(app: Flask) -> None:
+    from app.models_registry import REGISTRY_SOURCES
+
     group = AppGroup("registry", help="免证明: the departments' extracts the checks compare with.")
 
     @group.command("import")
-    @click.argument("source", type=click.Choice(["household", "property", "social_insurance", "business_licence",
-                                                 "residence_permit", "student_registry"]))
+    @click.argument("source", type=click.Choice(REGISTRY_SOURCES))
     @click.argument("year", type=int)
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     def registry_import(source, year, path):
@@ -271,11 +272,11 @@ def _registry_commands(app: Flask) -> None:
         from app.extensions import db
         from app.services import registry
 
-        data = Path(path).read_bytes()
+        data, name = Path(path).read_bytes(), Path(path).name
         try:
-            rows = len(registry.read_extract(source, Path(path).name, data))
-            with click.progressbar(length=rows, label="records stored") as bar:
-                batch = registry.import_extract(db.session, source, year, Path(path).name, data, progress=bar.update)
+            records = registry.read_extract(source, name, data)
+            with click.progressbar(length=len(records), label="records stored") as bar:
+                batch = registry.store_records(db.session, source, year, name, data, records, progress=bar.update)
         except registry.RegistryImportError as error:
             for line in error.errors:
                 click.echo(str(line), err=True)

@@ -84,6 +84,13 @@ class ParentFlow:
             self.agree()
             apply()
 
+    def apply(self, phone, child, birth, sequence, period, channel=None, community=None):
+        """Sign in, add the child, start the period and fill every step to the preview."""
+        self.login(phone)
+        self.add_child(child, birth, sequence)
+        self.start(period)
+        return self.fill_steps(channel=channel, community=community)
+
     def fill_steps(self, channel=None, community=None, max_steps=20):
         """Fill every step until the preview; returns the list of steps seen."""
         page, seen = self.page, []

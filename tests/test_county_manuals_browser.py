@@ -230,10 +230,8 @@ def test_taojiang_s_verifiable_channel_shows_what_the_records_confirm(county_ser
     base = county_server("taojiang")
     page = new_page(browser)
     flow = ParentFlow(page, base, "taojiang-records", fresh_app.extensions["ruxue_sms"], "430922")
-    flow.login("13700005301")
-    flow.add_child("郑小可", dt.date(2020, 2, 2), 531)
-    flow.start("桃花江镇小学一年级新生报名")
-    flow.fill_steps(channel="父母在城区有房产的子女", community="株木潭社区")
+    flow.apply("13700005301", "郑小可", dt.date(2020, 2, 2), 531, "桃花江镇小学一年级新生报名",
+               channel="父母在城区有房产的子女", community="株木潭社区")
     flow.submit()
     application = _latest("郑小可")
     assert "正在与登记信息核验" in page.inner_text("main")

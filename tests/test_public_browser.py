@@ -117,10 +117,8 @@ def test_withdrawal_in_taojiang(county_server, fresh_app, browser):
     base = county_server("taojiang")
     page = _new_page(browser)
     flow = ParentFlow(page, base, "taojiang-withdraw", fresh_app.extensions["ruxue_sms"], "430922")
-    flow.login("13700002222")
-    flow.add_child("周小满", dt.date(2020, 2, 2), 403)
-    flow.start("桃花江镇小学一年级新生报名")
-    flow.fill_steps(channel="县城区常住户籍学生", community="桃花江社区")
+    flow.apply("13700002222", "周小满", dt.date(2020, 2, 2), 403, "桃花江镇小学一年级新生报名",
+               channel="县城区常住户籍学生", community="桃花江社区")
     flow.submit()
     flow.shot("submitted-details")
     assert "已提交的报名信息" in page.inner_text("main")  # 点击进入可查看自己填报信息

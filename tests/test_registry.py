@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, csrf_token, login, parent_login
-from tests.public_helpers import add_child, consent, fill, next_id, post, start, submit
+from tests.public_helpers import fill, next_id, post, submit
+from tests.test_family_pages import _taojiang_start
 
 
 @pytest.fixture
@@ -30,19 +31,11 @@ def taojiang(fresh_app):
 def _submitted(app, channel_code="FC", period_code="TJ-P1", birth=dt.date(2020, 3, 1), answers=None):
     """A Taojiang family that applied in a 系统可查验 channel and submitted."""
     from app.extensions import db
-    from app.models import Application, Catchment, Child, Community, EnrollmentPeriod, School
+    from app.models import Application
 
-    parent = parent_login(app)
-    _, number = add_child(parent, birth, number=next_id(birth, "430922"))
-    consent(parent)
-    child = db.session.scalar(select(Child).where(Child.id_number == number))
-    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == period_code))
-    assert start(parent, child.id, period.id).status_code == 302
-    application = db.session.scalar(select(Application).where(Application.child_id == child.id))
+    parent, application, period = _taojiang_start(app, period_code, birth)
     channel = next(c for c in period.channels if c.code == channel_code)
-    community = db.session.scalar(select(Community).where(Community.name == "株木潭社区"))
-    schools = db.session.scalars(select(Catchment.school_id).join(School, School.id == Catchment.school_id)
-                                 .where(Catchment.community_id == community.id, School.stage == period.stage)).all()
+    community, schools = _zone(period)
     token = fill(parent, application, schools[:2], community.id, channel.id)
     for section, values in (answers or {}).items():  # answers other than the helpers' defaults
         assert post(parent, f"/my/a/{application.id}/{section}", values).status_code == 302
@@ -56,6 +49,17 @@ def _submitted(app, channel_code="FC", period_code="TJ-P1", birth=dt.date(2020, 
     application = db.session.get(Application, application.id)
     assert application.status == "submitted" and application.checks_stale
     return parent, application
+
+
+def _zone(period):
+    """株木潭社区 and its schools of the period's stage (a shared zone: two of them)."""
+    from app.extensions import db
+    from app.models import Catchment, Community, School
+
+    community = db.session.scalar(select(Community).where(Community.name == "株木潭社区"))
+    schools = db.session.scalars(select(Catchment.school_id).join(School, School.id == Catchment.school_id)
+                                 .where(Catchment.community_id == community.id, School.stage == period.stage)).all()
+    return community, schools
 
 
 def _mother(application) -> dict:
@@ -416,7 +420,7 @@ def test_a_material_the_county_waives_is_not_asked_once_the_records_confirm_its_
     import re
 
     from app.extensions import db
-    from app.models import Application, Catchment, ChannelMaterial, Child, Community, EnrollmentPeriod, MaterialType, School
+    from app.models import Application, ChannelMaterial, EnrollmentPeriod, MaterialType
     from app.services import registry
     from tests.public_helpers import GUARDIAN, section_values, upload
 
@@ -430,17 +434,9 @@ def test_a_material_the_county_waives_is_not_asked_once_the_records_confirm_its_
     registry.import_extract(db.session, "property", 2026, "房产.csv", _csv([
         ["不动产权证号", "权利人身份证号", "权利人", "坐落"], ["湘(2020)桃江县不动产权第0000001号", mother_id, "刘芳", "株木潭路1号"]]))
 
-    parent = parent_login(taojiang)
-    birth = dt.date(2020, 3, 1)
-    _, number = add_child(parent, birth, number=next_id(birth, "430922"))
-    consent(parent)
-    child = db.session.scalar(select(Child).where(Child.id_number == number))
-    assert start(parent, child.id, period.id).status_code == 302
-    application = db.session.scalar(select(Application).where(Application.child_id == child.id))
+    parent, application, _ = _taojiang_start(taojiang, "TJ-P1", dt.date(2020, 3, 1))
     base = f"/my/a/{application.id}"
-    community = db.session.scalar(select(Community).where(Community.name == "株木潭社区"))
-    schools = db.session.scalars(select(Catchment.school_id).join(School, School.id == Catchment.school_id)
-                                 .where(Catchment.community_id == community.id, School.stage == "primary")).all()
+    community, schools = _zone(period)
     post(parent, f"{base}/channel", {"channel_id": channel.id})
     post(parent, f"{base}/community", {"community_id": community.id})
     post(parent, f"{base}/choices", {"choice_1": schools[0], "choice_2": schools[1]})

@@ -28,7 +28,7 @@ from app.models import (
     SchoolNeighbour,
     Street,
 )
-from app.services import categories, eligibility, input_limits, workflow
+from app.services import categories, eligibility, input_limits, verification, workflow
 from app.services.layouts import Layout, cached, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
@@ -507,16 +507,12 @@ def check_for_waivers(session: Session, application: Application, section: str, 
     found = form_layout(session, application)
     if found is None or not any(m.waived_if_verified == section for m in found.materials):
         return
-    from app.services import verification
-
     if verification.precheck(session, application, section, source) is not None:
         save(session, application)
 
 
 def waived(application: Application, material) -> bool:
     """免证明: a material the county waives once the records confirm a section, and they have."""
-    from app.services import verification
-
     return bool(material.waived_if_verified) and verification.confirms(application, material.waived_if_verified)
 
 

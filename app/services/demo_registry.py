@@ -70,5 +70,5 @@ def load(session: Session, county: str, year: int) -> int:
         try:
             made += registry.import_extract(session, source, year, path.name, path.read_bytes()).row_count
         except registry.RegistryImportError:
-            session.rollback()  # a record the demo data does not fit (an ID the generator never made) is skipped whole
+            session.rollback()  # a file edited by hand into something wrong is left out; the demo goes on
     return made

@@ -235,11 +235,17 @@ def read_extract(source: str, file_name: str, data: bytes) -> list[dict]:
 
 
 def import_extract(session: Session, source: str, year: int, file_name: str, data: bytes,
-                   user_id: int | None = None, progress=None) -> RegistryBatch:
-    """All rows or none: one batch with its records, audited; ``progress(n)`` after each chunk."""
+                   user_id: int | None = None) -> RegistryBatch:
+    """All rows or none: one batch with its records, audited."""
+    return store_records(session, source, year, file_name, data, read_extract(source, file_name, data), user_id)
+
+
+def store_records(session: Session, source: str, year: int, file_name: str, data: bytes, records: list[dict],
+                  user_id: int | None = None, progress=None) -> RegistryBatch:
+    """The records ``read_extract`` made of ``data``, as one batch; ``progress(n)`` after each chunk
+    (the CLI reads the file once, then shows the bar while they are stored)."""
     if not 2000 <= int(year) <= 2100:
         raise RegistryImportError([RowError(file_name, None, None, str(_l("Give the year the extract is for (e.g. 2026).")))])
-    records = read_extract(source, file_name, data)
     batch = RegistryBatch(source=source, year=int(year), file_name=file_name[:255], sha256=hashlib.sha256(data).hexdigest(),
                           row_count=len(records), imported_by_id=user_id)
     session.add(batch)
@@ -262,10 +268,6 @@ def withdraw(session: Session, batch: RegistryBatch, user_id: int | None = None)
     batch.withdrawn_at = county_now()
     audit.log(session, "registry:withdraw", f"batch {batch.id}", detail=f"{batch.source} {batch.year}", user_id=user_id)
     session.commit()
-
-
-def _keys(batch_id: int):
-    return select(RegistryRecord.person_id, RegistryRecord.number).where(RegistryRecord.batch_id == batch_id)
 
 
 def compare(session: Session, older: RegistryBatch, newer: RegistryBatch, sample: int = 20) -> dict:

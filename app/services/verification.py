@@ -8,6 +8,8 @@ says) or not_found; the parent reads it in words, the reviewer beside the sectio
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -187,9 +189,6 @@ def run(session: Session, application: Application, source: RegistrySource, toda
 
 def answers_key(application: Application, section: str) -> str:
     """A short hash of one section's answers (and the parents'): a check stands only for them."""
-    import hashlib
-    import json
-
     shown = [_answers(application, section), sorted(_guardian_ids(application))]
     return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
 
@@ -208,9 +207,17 @@ def precheck(session: Session, application: Application, section: str, source: R
     return outcome
 
 
+def current(application: Application, section: str) -> dict | None:
+    """The section's stored check if it stands for the answers as they now are (and is not stale)."""
+    check = (application.checks or {}).get(section)
+    if not check or application.checks_stale:
+        return None
+    return check if check.get("answers") in (None, answers_key(application, section)) else None
+
+
 def confirms(application: Application, section: str) -> bool:
     """The records confirmed this section's answers as they now stand."""
-    check = (application.checks or {}).get(section) or {}
+    check = (application.checks or {}).get(section) or {}  # stale or not: the worker's re-check is for the reviewers
     return check.get("outcome") == VERIFIED and check.get("answers") == answers_key(application, section)
 
 

@@ -89,13 +89,9 @@ def public_context():
 
 
 def current_check(application, section: str):
-    """The section's records check if it stands for the answers as they now are (not stale)."""
     from app.services import verification
 
-    check = (application.checks or {}).get(section)
-    if not check or application.checks_stale:
-        return None
-    return check if check.get("answers") in (None, verification.answers_key(application, section)) else None
+    return verification.current(application, section)
 
 
 def waived(application, material) -> bool:
