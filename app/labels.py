@@ -139,6 +139,7 @@ COLUMNS = {
     "grade_to": _l("Up to grade"),
     "priority_keys": _l("Priority order"),
     "preview_allocation": _l("Show a seat forecast before submitting"),
+    "child_lookup": _l("Look the child up in the household register first"),
     "locale": _l("Language"),
     "text": _l("Text"),
 }

@@ -25,3 +25,13 @@ def mask_id(number: str | None) -> str:
     if len(number) <= 8:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """张小三 → 张*三, 张三 → 张*: a record shown to a family names people only this far."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -235,6 +235,7 @@ class EnrollmentPeriod(Model):
     allocation_mechanism: Mapped[str] = mapped_column(String(32), default="first_choice_first")
     priority_keys: Mapped[str] = mapped_column(String(128), default="channel,birth,lottery")
     preview_allocation: Mapped[bool] = mapped_column(Boolean, default=False)
+    child_lookup: Mapped[bool] = mapped_column(Boolean, default=False)  # the child is looked up in the household extract first
     description: Mapped[str] = mapped_column(Text, default="")
     # how the county's manual names the statuses to parents: status|中文|English per line
     status_words: Mapped[str] = mapped_column(Text, default="")
@@ -628,4 +629,4 @@ from app.models_ops import (  # noqa: E402,F401
     ReasonTemplate,
 )
 from app.models_forms import FIELD_KINDS, RULE_KINDS, SECTION_KINDS, CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion  # noqa: E402,F401
-from app.models_registry import REGISTRY_SOURCES, RegistryBatch, RegistryRecord  # noqa: E402,F401
+from app.models_registry import REGISTRY_SOURCES, ChildLookup, ChildLookupFile, RegistryBatch, RegistryRecord  # noqa: E402,F401

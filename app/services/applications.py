@@ -28,7 +28,7 @@ from app.models import (
     SchoolNeighbour,
     Street,
 )
-from app.services import categories, eligibility, input_limits, verification, workflow
+from app.services import categories, child_lookup, eligibility, input_limits, verification, workflow
 from app.services.layouts import Layout, cached, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
@@ -91,6 +91,7 @@ def start(session: Session, child: Child, period: EnrollmentPeriod, now: dt.date
     found = eligibility.period_problems(period, now) + eligibility.age_problems(period, child)
     if found:
         raise ApplicationError(found[0])
+    child_lookup.require_settled(session, child, period)
     child_id, period_id = child.id, period.id
     application = Application(
         number=next_application_number(session, period), child=child, period=period, status="draft", section_data={}

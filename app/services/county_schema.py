@@ -127,6 +127,7 @@ TABLES: tuple[Table, ...] = (
         Col("allocation_mechanism", "enum", choices=("first_choice_first", "deferred_acceptance"), default="first_choice_first", labels="mechanism"),
         Col("priority_keys", "str", default="channel,birth,lottery", check=allocation_settings.normalized_keys),
         Col("preview_allocation", "bool", default=False),
+        Col("child_lookup", "bool", default=False),
         Col("description", "text", default=""),
         Col("status_words", "text", default="", check=workflow.checked_status_words),
     )),

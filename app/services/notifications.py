@@ -25,6 +25,9 @@ TEMPLATES = {
     "reject": (_l("Application not approved"), _l("Application %(number)s for %(child)s was not approved: %(reason)s")),
     "admit": (_l("Admitted"), _l("%(child)s has been admitted (application %(number)s).")),
     "reassign": (_l("Reassigned"), _l("%(child)s has been placed at another school with seats (application %(number)s).")),
+    # the child lookup (学生信息查询) before an application exists: %(number)s is the period's name
+    "lookup_approve": (_l("Child lookup approved"), _l("The request for %(child)s was approved: go on with the application for %(number)s.")),
+    "lookup_return": (_l("Child lookup returned"), _l("The request for %(child)s was returned: %(reason)s Please correct it and send it again.")),
 }
 
 
@@ -64,13 +67,22 @@ def notify(session: Session, application: Application, step: str, reason: str = 
     """Write the parent's message into the outbox (the message centre shows it at once); the SMS
     goes out from `flask --app run send-messages`, never inside the request that made the change."""
     child = application.child
-    if child is None or child.account_id is None:
+    if child is None:
+        return None
+    return notify_family(session, child.account_id, step, {"number": application.number, "child": child.name, "reason": reason},
+                         application, now)
+
+
+def notify_family(session: Session, account_id: int | None, step: str, values: dict, application: Application | None = None,
+                  now=None) -> Message | None:
+    """A message for the family's account from the step's template (the county's own if it wrote one)."""
+    if account_id is None:
         return None
     template = _template(session, step)
     if template is None:
         return None
-    title, body = _compose(template, {"number": application.number, "child": child.name, "reason": reason})
-    message = Message(account_id=child.account_id, application=application, title=title, body=body, sms_status="pending",
+    title, body = _compose(template, values)
+    message = Message(account_id=account_id, application=application, title=title, body=body, sms_status="pending",
                       sms_attempts=0, created_at=now or county_now())
     session.add(message)
     return message

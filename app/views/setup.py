@@ -157,6 +157,7 @@ class EnrollmentPeriodModelView(RuxueModelView):
         "allocation_mechanism",
         "priority_keys",
         "preview_allocation",
+        "child_lookup",
         "description",
         "status_words",
     ]

@@ -176,6 +176,6 @@ def flash_error(message) -> None:
 
 
 def register_public(app) -> None:
-    from app.views.public import account, apply, pages  # noqa: F401  (routes)
+    from app.views.public import account, apply, child_lookup, pages  # noqa: F401  (routes)
 
     app.register_blueprint(bp)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db
 from app.models import Attachment, EnrollmentPeriod
 from app.services import applications as apps
-from app.services import categories, registry, submission
+from app.services import categories, child_lookup, registry, submission
 from app.services import eligibility, uploads
 from app.services import forms
 from app.services.sections import GUARDIAN_SLOTS, SectionError
@@ -62,8 +62,17 @@ def start():
         return redirect(url_for("public.my"))
     if needs_consent(db.session, child.account):
         return redirect(url_for("public.consent", next=url_for("public.my")))
+    return open_application(child, period)
+
+
+def open_application(child, period):
+    """The child's application in the period, opened or resumed; a period that looks children up
+    sends the family to the lookup until it is settled."""
     try:
         application = apps.start(db.session, child, period, now())
+    except child_lookup.LookupNeeded:
+        db.session.rollback()
+        return redirect(url_for("public.child_lookup", child_id=child.id, period_id=period.id))
     except apps.ApplicationError as error:
         db.session.rollback()
         flash_error(error.message)

@@ -1,0 +1,123 @@
+"""学生信息查询 (Anyi's three outcomes) in a period that turns it on: found and confirmed, found
+but the guardians appealed, not found and registered; district staff decide the requests."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from tests.conftest import parent_login
+from tests.public_helpers import add_child, consent, next_id, post, start, tiny_png
+from tests.test_registry import taojiang  # noqa: F401  (fixture)
+
+
+def _family(app, in_register: bool):
+    """A Taojiang family whose period looks children up; the child is on the register or not."""
+    from app.extensions import db
+    from app.models import Child, EnrollmentPeriod
+    from app.services import registry
+
+    birth = dt.date(2020, 3, 1)
+    parent = parent_login(app)
+    _, number = add_child(parent, birth, number=next_id(birth, "430922"))
+    consent(parent)
+    child = db.session.scalar(select(Child).where(Child.id_number == number))
+    period = db.session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.code == "TJ-P1"))
+    period.child_lookup = True
+    if in_register:
+        father = next_id(dt.date(1988, 5, 1), "430922")
+        rows = (f"身份证号,姓名,户号,迁入日期,与户主关系\n{father},李大明,HH{number[-6:]},2015-01-01,户主\n"
+                f"{number},{child.name},HH{number[-6:]},2020-03-10,子\n")
+        registry.import_extract(db.session, "household", period.year, "household.csv", rows.encode())
+    db.session.commit()
+    return parent, child, period, number
+
+
+def _lookup(child, period):
+    from app.extensions import db
+    from app.services import child_lookup
+
+    db.session.expire_all()
+    return child_lookup.find(db.session, child.id, period.id)
+
+
+def test_found_and_confirmed_opens_the_application(taojiang):  # noqa: F811
+    from app.extensions import db
+    from app.models import Application
+
+    parent, child, period, number = _family(taojiang, in_register=True)
+    response = start(parent, child.id, period.id)
+    assert "/my/lookup/" in response.headers["Location"]  # no application before the lookup
+    assert db.session.scalar(select(Application).where(Application.child_id == child.id)) is None
+    base = f"/my/lookup/{child.id}/{period.id}"
+    wrong = post(parent, base, {"id_number": next_id(dt.date(2020, 4, 1), "430922")})
+    assert wrong.status_code == 400 and "这不是所选学生的身份证号" in wrong.get_data(as_text=True)
+    assert post(parent, base, {"id_number": number}).status_code == 302
+    page = parent.get(base).get_data(as_text=True)
+    assert "与实际情况相符" in page and "李*明" in page and number not in page  # masked
+    confirmed = post(parent, f"{base}/confirm", {})
+    assert "/my/a/" in confirmed.headers["Location"]
+    again = post(parent, f"{base}/confirm", {})  # a double click resumes the same draft
+    assert again.headers["Location"] == confirmed.headers["Location"]
+    assert len(db.session.scalars(select(Application).where(Application.child_id == child.id)).all()) == 1
+
+
+def test_guardian_appeal_waits_for_district_staff_then_continues(taojiang):  # noqa: F811
+    from app.extensions import db
+    from app.models import Application, Message
+    from app.services import child_lookup
+    from app.services.clock import local_now
+
+    parent, child, period, number = _family(taojiang, in_register=True)
+    base = f"/my/lookup/{child.id}/{period.id}"
+    post(parent, base, {"id_number": number})
+    empty = post(parent, f"{base}/request", {"statement": ""})
+    assert empty.status_code == 400 and "请说明" in empty.get_data(as_text=True)
+    missing = post(parent, f"{base}/request", {"statement": "单亲家庭"})
+    assert missing.status_code == 400 and "户口本" in missing.get_data(as_text=True)
+    assert _lookup(child, period).status == "looked_up" and not _lookup(child, period).files
+    sent = post(parent, f"{base}/request", {"statement": "单亲家庭", "household_book": (io.BytesIO(tiny_png()), "hukou.png")},
+                content_type="multipart/form-data")
+    assert sent.status_code == 302 and _lookup(child, period).status == "pending"
+    assert "/my/lookup/" in start(parent, child.id, period.id).headers["Location"]  # still waiting
+    lookup = _lookup(child, period)
+    refused = None
+    try:
+        child_lookup.decide(db.session, lookup.id, False, "", 1, local_now())
+    except child_lookup.LookupRefused as error:
+        refused = str(error.message)
+    assert refused == "A reason is required." or "原因" in refused
+    db.session.rollback()
+    child_lookup.decide(db.session, lookup.id, True, "", 1, local_now())
+    try:  # a second reviewer on the same request
+        child_lookup.decide(db.session, lookup.id, False, "重复", 1, local_now())
+        raise AssertionError("decided twice")
+    except child_lookup.LookupRefused:
+        db.session.rollback()
+    assert db.session.scalar(select(Message).where(Message.account_id == child.account_id, Message.title == "学生信息审核通过"))
+    assert "/my/a/" in start(parent, child.id, period.id).headers["Location"]
+    assert db.session.scalar(select(Application).where(Application.child_id == child.id)) is not None
+
+
+def test_not_found_is_registered_returned_and_sent_again(taojiang):  # noqa: F811
+    from app.extensions import db
+    from app.services import child_lookup
+    from app.services.clock import local_now
+
+    parent, child, period, number = _family(taojiang, in_register=False)
+    base = f"/my/lookup/{child.id}/{period.id}"
+    post(parent, base, {"id_number": number})
+    page = parent.get(base).get_data(as_text=True)
+    assert "未查询到学生信息" in page and "入学登记" in page
+    assert post(parent, f"{base}/confirm", {}).status_code == 302 and _lookup(child, period).status == "looked_up"
+    files = {"birth_certificate": (io.BytesIO(tiny_png()), "birth.png"), "household_book": (io.BytesIO(tiny_png()), "hukou.png")}
+    assert post(parent, f"{base}/request", files, content_type="multipart/form-data").status_code == 302
+    lookup = _lookup(child, period)
+    assert lookup.request == "registration" and len(lookup.files) == 2
+    child_lookup.decide(db.session, lookup.id, False, "出生证明不清晰。", 1, local_now())
+    assert "出生证明不清晰" in parent.get(base).get_data(as_text=True)
+    again = post(parent, f"{base}/request", {"birth_certificate": (io.BytesIO(tiny_png()), "birth2.png")}, content_type="multipart/form-data")
+    assert again.status_code == 302
+    lookup = _lookup(child, period)
+    assert lookup.status == "pending" and sorted(f.file_name for f in lookup.files) == ["birth2.png", "hukou.png"]
