@@ -46,6 +46,7 @@ DASHBOARD = "Dashboard"
 ALLOCATION = "Allocation"
 ALLOCATE = "allocate"  # commit the seed, simulate and publish
 REGISTRY = "Registry"  # the departments' extracts (免证明)
+CHILD_LOOKUP = "ChildLookup"  # the families' appeals and 入学登记 after the child lookup
 
 # Menu categories and items (menu_access is granted on these names)
 MENU_PLACES = "Places and schools"
@@ -72,7 +73,7 @@ MENU_ITEMS = {
         "Department records",
         "Document storage",
     ),
-    MENU_APPLICATIONS: ("Applications", "Application events", "Attachments", "Bureau dashboard", "Seat allocation"),
+    MENU_APPLICATIONS: ("Applications", "Child lookup requests", "Application events", "Attachments", "Bureau dashboard", "Seat allocation"),
     MENU_ACCOUNTS: ("Parent accounts", "Children", "Guardians", "Messages", "Reviewer schools", "Audit log"),
 }
 
@@ -133,6 +134,7 @@ GRANTS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {
     COUNTY_IT: [
         (SETUP + (COUNTY_SETUP,), [READ, WRITE, IMPORT, EXPORT]),
         ((REGISTRY,), [READ, IMPORT]),
+        ((CHILD_LOOKUP,), [READ]),
         ((STORAGE,), [BROWSE]),
         ((DASHBOARD, ALLOCATION), [READ]),
         (APPLICATIONS + FAMILIES, [READ]),
@@ -146,6 +148,7 @@ GRANTS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {
         (FAMILIES, [READ]),
         (PLACES + SCHOOLS + ENROLLMENT_SETUP, [READ]),
         ((REGISTRY,), [READ]),
+        ((CHILD_LOOKUP,), [READ, REVIEW]),
     ],
     SCHOOL_REVIEWER: [
         (APPLICATIONS, [READ, REVIEW]),
@@ -163,7 +166,7 @@ MENU_NEEDS = {
     "Form section versions": ("FormSectionVersion", READ), "Category rules": ("CategoryRule", READ),
     "Notices": ("Notice", READ), "Reason templates": ("ReasonTemplate", READ), "Message templates": ("MessageTemplate", READ),
     "County import and export": (COUNTY_SETUP, EXPORT), "Department records": (REGISTRY, READ), "Document storage": (STORAGE, BROWSE),
-    "Applications": ("Application", READ), "Application events": ("ApplicationEvent", READ),
+    "Applications": ("Application", READ), "Child lookup requests": (CHILD_LOOKUP, READ), "Application events": ("ApplicationEvent", READ),
     "Attachments": ("Attachment", READ), "Bureau dashboard": (DASHBOARD, READ), "Seat allocation": (ALLOCATION, READ),
     "Parent accounts": ("ParentAccount", READ), "Children": ("Child", READ), "Guardians": ("Guardian", READ),
     "Messages": ("Message", READ), "Reviewer schools": ("ReviewerSchool", READ), "Audit log": ("AuditLog", READ),

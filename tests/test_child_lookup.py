@@ -121,3 +121,43 @@ def test_not_found_is_registered_returned_and_sent_again(taojiang):  # noqa: F81
     assert again.status_code == 302
     lookup = _lookup(child, period)
     assert lookup.status == "pending" and sorted(f.file_name for f in lookup.files) == ["birth2.png", "hukou.png"]
+
+
+def test_district_staff_decide_in_the_admin_and_school_reviewers_may_not(taojiang):  # noqa: F811
+    from app.extensions import db
+    from app.models import AuditLog, School
+    from tests.conftest import csrf_token, login
+
+    parent, child, period, number = _family(taojiang, in_register=False)
+    base = f"/my/lookup/{child.id}/{period.id}"
+    post(parent, base, {"id_number": number})
+    post(parent, f"{base}/request", {"birth_certificate": (io.BytesIO(tiny_png()), "birth.png"),
+                                     "household_book": (io.BytesIO(tiny_png()), "hukou.png")}, content_type="multipart/form-data")
+    lookup = _lookup(child, period)
+    page = f"/childlookupmodelview/show/{lookup.id}"
+    school = db.session.scalar(select(School).order_by(School.code))
+    reviewer = login(taojiang.test_client(), f"reviewer_{school.code}")
+    assert reviewer.get("/childlookupmodelview/list/").status_code in (302, 403)
+    assert reviewer.get(page).status_code in (302, 403)
+    county_it = login(taojiang.test_client(), "county_it")
+    assert county_it.get(page).status_code == 200
+    refused = county_it.post(f"/childlookupmodelview/decide/{lookup.id}",
+                             data={"csrf_token": csrf_token(county_it, page), "decision": "approve"})
+    assert refused.status_code in (302, 403) and _lookup(child, period).status == "pending"
+    bureau = login(taojiang.test_client(), "bureau_reviewer")
+    listed = bureau.get("/childlookupmodelview/list/").get_data(as_text=True)
+    assert "入学登记" in listed and number not in listed
+    shown = bureau.get(page).get_data(as_text=True)
+    assert "出生医学证明" in shown or "出生证明" in shown
+    file_id = lookup.files[0].id
+    assert bureau.get(f"/childlookupmodelview/file/{lookup.id}/{file_id}").data == tiny_png()
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "read:lookup_file"))
+    returned = bureau.post(f"/childlookupmodelview/decide/{lookup.id}",
+                           data={"csrf_token": csrf_token(bureau, page), "decision": "return", "note": ""}, follow_redirects=True)
+    assert "原因" in returned.get_data(as_text=True) and _lookup(child, period).status == "pending"
+    approved = bureau.post(f"/childlookupmodelview/decide/{lookup.id}",
+                           data={"csrf_token": csrf_token(bureau, page), "decision": "approve"}, follow_redirects=True)
+    assert _lookup(child, period).status == "approved" and approved.status_code == 200
+    twice = bureau.post(f"/childlookupmodelview/decide/{lookup.id}",
+                        data={"csrf_token": csrf_token(bureau, page), "decision": "return", "note": "重复"}, follow_redirects=True)
+    assert "已处理" in twice.get_data(as_text=True) and _lookup(child, period).status == "approved"

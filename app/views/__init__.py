@@ -9,7 +9,7 @@ from app import security as s
 
 def register_views(appbuilder) -> None:
     from app.staff_totp import StaffTotpView
-    from app.views import accounts, allocation, applications, county, dashboard, forms, places, registry, review, setup
+    from app.views import accounts, allocation, applications, county, dashboard, forms, lookups, places, registry, review, setup
 
     appbuilder.add_view_no_menu(StaffTotpView)
 
@@ -62,6 +62,7 @@ def register_views(appbuilder) -> None:
 
     apps_menu = (s.MENU_APPLICATIONS, _l("Applications"), "fa-inbox")
     add(review.ApplicationModelView, "Applications", _l("Applications"), "fa-file-text", *apps_menu)
+    add(lookups.ChildLookupModelView, "Child lookup requests", _l("Child lookup requests"), "fa-search", *apps_menu)
     add(applications.ApplicationEventModelView, "Application events", _l("Application events"), "fa-history", *apps_menu)
     add(applications.AttachmentModelView, "Attachments", _l("Attachments"), "fa-paperclip", *apps_menu)
     add(dashboard.DashboardView, "Bureau dashboard", _l("Bureau dashboard"), "fa-bar-chart", *apps_menu)
