@@ -28,6 +28,17 @@ def new_page(browser, **options):
     return page
 
 
+def staff_page(browser, base_url, username, password="pw-123456"):
+    """A desktop-sized admin page signed in as one of the demo staff."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    page.set_default_timeout(15000)
+    page.goto(base_url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    return page
+
+
 class ParentFlow:
     def __init__(self, page, base_url, name, sms, area="430726"):
         self.page, self.base, self.name, self.sms, self.area = page, base_url, name, sms, area

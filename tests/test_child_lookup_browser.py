@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from tests.parent_flow import ARTIFACTS, ParentFlow, new_page, tiny_png
+from tests.parent_flow import ARTIFACTS, ParentFlow, new_page, staff_page, tiny_png
 from tests.public_helpers import next_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -18,16 +18,6 @@ def _register(rows):
 
     text = "身份证号,姓名,户号,迁入日期,与户主关系\n" + "".join(",".join(r) + "\n" for r in rows)
     registry.import_extract(db.session, "household", 2026, "户籍.csv", text.encode("utf-8"))
-
-
-def _staff(browser, base):
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    page.set_default_timeout(15000)
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "bureau_reviewer")
-    page.fill("input[name=password]", "pw-123456")
-    page.click("input[type=submit], button[type=submit]")
-    return page
 
 
 def _decide(staff, base, child, decision, note=""):
@@ -99,7 +89,7 @@ def test_anyi_child_lookup_three_outcomes(county_server, fresh_app, browser, tmp
     two.shot("appeal")
     page.click("text=提交审核")
     assert "等待区县审核" in page.inner_text("main")
-    staff = _staff(browser, base)
+    staff = staff_page(browser, base, "bureau_reviewer")
     _decide(staff, base, "钱小红", "approve")
     staff.screenshot(path=str(ARTIFACTS / "child-lookup-staff-approved.png"), full_page=True)
     page.reload()

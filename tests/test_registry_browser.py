@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.parent_flow import ARTIFACTS
+from tests.parent_flow import ARTIFACTS, staff_page
 from tests.public_helpers import next_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -17,12 +17,7 @@ def test_county_it_imports_an_extract_sees_a_bad_one_refused_and_withdraws_it(co
     from app.models import RegistryBatch
 
     base = county_server("taojiang")
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    page.set_default_timeout(15000)
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "county_it")
-    page.fill("input[name=password]", "pw-123456")
-    page.click("input[type=submit], button[type=submit]")
+    page = staff_page(browser, base, "county_it")
     page.goto(base + "/registry/")
     assert "还没有导入数据" in page.inner_text("body")
 

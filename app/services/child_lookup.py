@@ -119,7 +119,7 @@ def look_up(session: Session, source: RegistrySource, child: Child, period: Enro
     if number != (child.id_number or "").upper():
         raise LookupRefused(_l("This is not the ID number of the child you chose. Type the ID number of %(name)s.", name=child.name))
     existing = find(session, child.id, period.id)
-    if existing is not None and existing.status not in ("looked_up",):
+    if existing is not None and existing.status != "looked_up":
         return existing  # confirmed, waiting or decided: looking again changes nothing
     facts = source.lookup([Query("household", "person", number)])  # may raise RegistryUnavailable: nothing stored
     own = [f for f in facts if f.source == "household" and f.person_id == number]

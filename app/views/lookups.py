@@ -42,16 +42,10 @@ class ChildLookupModelView(ReadOnlyModelView):
                           "outcome": _words(lookups.OUTCOME_WORDS)}
     show_template = "staff/child_lookup_show.html"
 
-    def _item_or_404(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        return item
-
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        item = self._item_or_404(pk)
+        item = self.scoped_or_404(pk)
         return self.render_template(self.show_template, item=item, words=lookups, title=self.show_title,
                                     can_decide=self.appbuilder.sm.has_access("can_" + security.REVIEW, security.CHILD_LOOKUP))
 
@@ -59,7 +53,7 @@ class ChildLookupModelView(ReadOnlyModelView):
     @has_access
     def decide(self, pk):
         """Approve, or return with the reason the family reads; a second decision is refused."""
-        item = self._item_or_404(pk)
+        item = self.scoped_or_404(pk)
         try:
             lookups.decide(db.session, item.id, request.form.get("decision") == "approve", request.form.get("note", ""),
                            g.user.id, local_now())
@@ -73,7 +67,7 @@ class ChildLookupModelView(ReadOnlyModelView):
     @has_access
     def file(self, pk, file_id):
         """A material of the request; every look is recorded."""
-        item = self._item_or_404(pk)
+        item = self.scoped_or_404(pk)
         found = lookups.file_of(db.session, item.id, file_id)
         if found is None:
             abort(404)
