@@ -205,16 +205,29 @@ def register_commands(app: Flask) -> None:
                                                   storage=app.extensions["ruxue_storage"])
         finally:
             sms_log.setLevel(level)
-        records = 0
+        records = lookups = 0
         if made:
             from app.models import EnrollmentPeriod
             from app.services import demo_registry
 
             year = db.session.scalar(select(func.max(EnrollmentPeriod.year))) or 2026
             records = demo_registry.load(db.session, county_name, year)
-        click.echo(f"{county_name}: loaded; {made} synthetic applications; {records} department records (examples/registry)")
+            lookups = _demo_lookups(app, reviewer)
+        click.echo(f"{county_name}: loaded; {made} synthetic applications; {records} department records (examples/registry)"
+                   + (f"; {lookups} child lookups" if lookups else ""))
         for username, role, pw in users:
             click.echo(f"  {username:<24} {role:<16} {pw}")
+
+
+def _demo_lookups(app: Flask, reviewer) -> int:
+    """学生信息查询 for the demo's applicants, and a few families waiting for district review."""
+    from app.extensions import db
+    from app.services import demo_lookups
+    from app.services.clock import local_now
+
+    now, storage = local_now(app.config["BABEL_DEFAULT_TIMEZONE"]), app.extensions["ruxue_storage"]
+    settled = demo_lookups.settle(db.session, reviewer.id if reviewer else None, now, storage)
+    return settled + (demo_lookups.waiting(db.session, now, storage=storage) if settled else 0)
 
 
 def _revision() -> str:
@@ -306,10 +319,15 @@ def _registry_commands(app: Flask) -> None:
     @group.command("purge")
     @click.argument("before_year", type=int)
     def registry_purge(before_year):
-        """Delete every extract of a year before BEFORE_YEAR (the extracts go with the cycle)."""
-        from app.extensions import db
-        from app.services import registry
+        """Delete every extract, and every child lookup (学生信息查询) with its materials, of a year
+        before BEFORE_YEAR: they go with the cycle."""
+        from flask import current_app
 
-        click.echo(f"{registry.purge(db.session, before_year)} batches purged")
+        from app.extensions import db
+        from app.services import child_lookup, registry
+
+        batches = registry.purge(db.session, before_year)
+        lookups = child_lookup.purge(db.session, current_app.extensions["ruxue_storage"], before_year)
+        click.echo(f"{batches} batches purged; {lookups} child lookups purged")
 
     app.cli.add_command(group)

@@ -80,8 +80,10 @@ class ParentFlow:
         page.click("main form button")
         return number
 
-    def start(self, period_name, child=None):
-        """Apply for the period from 我的孩子: the named child's card, or the first that offers one."""
+    def start(self, period_name, child=None, through_lookup=True):
+        """Apply for the period from 我的孩子: the named child's card, or the first that offers one.
+        Where the period looks children up first (安义's 学生信息查询), the child is put in the
+        household extract and the family looks it up and confirms 与实际情况相符."""
         page = self.page
 
         def apply():
@@ -94,6 +96,12 @@ class ParentFlow:
         if "/my/consent" in page.url:
             self.agree()
             apply()
+        if through_lookup and "/my/lookup/" in page.url:
+            from tests.public_helpers import in_household_register
+
+            page.fill("#id_number", in_household_register(int(page.url.split("/my/lookup/")[1].split("/")[0])))
+            page.click("main form button")
+            page.click("text=与实际情况相符")
 
     def apply(self, phone, child, birth, sequence, period, channel=None, community=None):
         """Sign in, add the child, start the period and fill every step to the preview."""

@@ -35,7 +35,30 @@ def consent(client):
 
 
 def start(client, child_id, period_id):
-    return post(client, "/my/apply", {"child_id": child_id, "period_id": period_id})
+    """Apply for the child, as the 报名 button does. A period that looks children up (安义) sends
+    the family to 学生信息查询 first: the child is put in the household extract with a parent, and
+    the family looks the child up and confirms 与实际情况相符, so the answer is the application."""
+    response = post(client, "/my/apply", {"child_id": child_id, "period_id": period_id})
+    lookup = response.headers.get("Location", "")
+    if response.status_code != 302 or "/my/lookup/" not in lookup:
+        return response
+    number = in_household_register(child_id)
+    post(client, lookup, {"id_number": number})
+    return post(client, lookup + "/confirm")
+
+
+def in_household_register(child_id: int, year: int = 2026) -> str:
+    """Put the child and a parent in the household extract (one small batch); the child's ID."""
+    from app.extensions import db
+    from app.models import Child
+    from app.services import registry
+
+    child = db.session.get(Child, child_id)
+    parent = make_resident_id(child.id_number[:6], dt.date(1988, 5, 1), next(_sequence))
+    text = (f"身份证号,姓名,户号,迁入日期,与户主关系\n{parent},王建国,H{child_id},2016-01-01,户主\n"
+            f"{child.id_number},{child.name},H{child_id},2020-03-05,子\n")
+    registry.import_extract(db.session, "household", year, f"户籍-{child_id}.csv", text.encode("utf-8"))
+    return child.id_number
 
 
 def _definition(section: str):

@@ -62,3 +62,22 @@ def test_sync_roles_creates_the_configured_roles(fresh_app):
     assert result.exit_code == 0
     for name in ("Admin", "CountyIT", "BureauReviewer", "SchoolReviewer", "Public"):
         assert appbuilder.sm.find_role(name) is not None
+
+
+def test_anyi_demo_applicants_were_looked_up_and_some_families_wait_for_district_review(fresh_app):
+    """学生信息查询 is on in Anyi's county file: every demo applicant has a settled lookup (found and
+    confirmed, or registered and approved), and appeals and registrations wait in the admin."""
+    from app.extensions import db
+    from app.models import Application, ChildLookup
+
+    result = fresh_app.test_cli_runner().invoke(args=["demo", "anyi", "--applications", "40"])
+    assert result.exit_code == 0, result.output
+    lookups = {(x.child_id, x.period_id): x for x in db.session.scalars(select(ChildLookup))}
+    for application in db.session.scalars(select(Application)):
+        assert lookups[(application.child_id, application.period_id)].status in ("confirmed", "approved")
+    found = [x for x in lookups.values() if x.status == "confirmed"]
+    assert found and all(x.record["members"] and "*" in x.record["child"]["name"] for x in found)
+    waiting = {x.request for x in lookups.values() if x.status == "pending"}
+    assert waiting == {"appeal", "registration"}
+    assert all(x.files for x in lookups.values() if x.status == "pending")
+    assert f"{len(lookups)} child lookups" in result.output

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from app.models import Application, Child, Community, EnrollmentPeriod, School
 from tests.conftest import csrf_token, new_phone
-from tests.public_helpers import GUARDIAN, next_id, section_values, tiny_png
+from tests.public_helpers import GUARDIAN, in_household_register, next_id, section_values, tiny_png
 
 PER_REQUEST = 10
 WHOLE_FLOW = 100
@@ -84,6 +84,14 @@ def walk(app, engine, period_code, birth, community_name, school_code, channel_c
         c.post("/my/consent", {"agree": "1", "next": "/my"})
         c.page("/my")
         target = c.post("/my/apply", {"child_id": child_id, "period_id": period_id}).headers["Location"]
+    if "/my/lookup/" in target:  # 学生信息查询 (安义): looked up in the household extract and confirmed
+        with app.app_context():
+            in_household_register(child_id)
+            db.session.remove()
+        c.page(target)
+        assert c.post(target, {"id_number": number}).status_code == 302
+        c.page(target)
+        target = c.post(target + "/confirm").headers["Location"]
     assert target.startswith("/my/a/"), c.get("/my").get_data(as_text=True)[-3000:]
     base = target.rsplit("/", 1)[0]
     steps = [("channel", {"channel_id": channel.id}), ("community", {"community_id": community}), ("choices", {"choice_1": school})]
@@ -160,6 +168,7 @@ def test_the_anyi_preview_costs_the_same_with_more_applicants(fresh_app):
         assert "学位预分配信息" in preview and "预分配信息正在生成" not in preview
         costs.append(next(n for method, url, n, _ in log if method == "GET" and url.endswith("/preview")))
         assert all(n <= PER_REQUEST for _, _, n, _ in log), _report(log)
+        assert any("/my/lookup/" in url for _, url, _, _ in log)  # the lookup pages are within the budget too
     assert costs[0] == costs[1], costs
 
 

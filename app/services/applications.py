@@ -420,6 +420,21 @@ def communities_by_street(session: Session) -> list[tuple[str, list[Community]]]
     return [(label, communities) for (_, label), communities in grouped.items()]
 
 
+def offered_guardians(session: Session, application: Application, source, slots: int) -> tuple[list[dict], str]:
+    """The guardians offered on an unsaved guardians step, and where they come from: the household
+    register, where the lookup found them ("register"), else another child's application ("family")."""
+    from app.services.registry import RegistryUnavailable
+
+    try:
+        found = child_lookup.register_guardians(session, source, application.child, application.period, slots)
+    except RegistryUnavailable:
+        found = []  # the register cannot be reached just now: the family types them
+    if found:
+        return found, "register"
+    found = family_guardians(session, application)
+    return found, "family" if found else ""
+
+
 def family_guardians(session: Session, application: Application) -> list[dict]:
     """The parents a family already gave for another of its children, offered on this child's
     guardians step (one account, several children: nobody types them twice). Five rows at most."""

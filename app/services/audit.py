@@ -68,14 +68,16 @@ ACTIONS = {
     "county": _l("County file"),
     "audit": _l("Audit log"),
     "registry": _l("Department records"),
+    "child_lookup": _l("Child lookup"),
 }
 RESULTS = {"ok": _l("Succeeded"), "refused": _l("Refused"), "failed": _l("Failed")}
 
 
 # The part after the colon, in words; codes not listed here are shown as stored (a table name, a format).
 DETAILS = {
-    "status": CHOICES["step"],
-    "read": {"full_id": _l("Full ID number"), "attachment": _l("Attachment"), "storage": _l("Stored file")},
+    "status": {**CHOICES["step"], "amend": _l("changed after submission")},
+    "read": {"full_id": _l("Full ID number"), "attachment": _l("Attachment"), "storage": _l("Stored file"),
+             "registry": _l("Department records"), "lookup_file": _l("Child lookup material")},
     "setup": {"add": _l("added"), "update": _l("changed"), "delete": _l("deleted")},
     "export": {"csv": "CSV", "xlsx": "Excel", "job": _l("export job"), "file": _l("export file"),
                "audit_log": _l("Audit log")},
@@ -83,6 +85,9 @@ DETAILS = {
     "audit": {"purge": _l("records past the retention deleted")},
     "registry": {"import": _l("extract imported"), "withdraw": _l("extract withdrawn"), "purge": _l("past cycles purged"),
                  "read": _l("records read for a check")},
+    "child_lookup": {"confirm": _l("confirmed by the family"), "appeal": _l("guardian appeal sent"),
+                     "registration": _l("enrollment registration sent"), "approve": _l("approved"), "return": _l("returned"),
+                     "purge": _l("past cycles purged")},
 }
 
 

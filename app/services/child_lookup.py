@@ -17,9 +17,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import UserError
 from app.models import Child, ChildLookup, ChildLookupFile, EnrollmentPeriod
@@ -27,6 +28,7 @@ from app.model_base import mask_id, mask_name
 from app.services import audit, eligibility, notifications
 from app.services.ids import IdNumberError, parse_resident_id
 from app.services.input_limits import normalized
+from app.services.persist import commit_keeping_loaded
 from app.services.registry import Query, RegistrySource
 from app.storage import UploadError, check_upload, new_key
 
@@ -95,11 +97,46 @@ def _open(period: EnrollmentPeriod, now: dt.datetime) -> None:
         raise LookupRefused(problems[0])
 
 
-def _record(child_fact, members) -> dict:
-    return {"child": {"name": mask_name(child_fact.name), "id": mask_id(child_fact.person_id),
-                      "community": child_fact.community},
-            "members": [{"name": mask_name(m.name), "id": mask_id(m.person_id), "relation": str(m.detail.get("relation", "")),
-                         "kept": True} for m in members]}
+def masked_record(child: tuple[str, str, str], members: list[tuple[str, str, str]], household: str = "") -> dict:
+    """What the family is shown and the lookup keeps: the child (name, ID, community) and the
+    household's other members (name, ID, relation), masked, and the household number, by which
+    the guardians step reads the kept members again in full."""
+    name, number, community = child
+    return {"child": {"name": mask_name(name), "id": mask_id(number), "community": community}, "household": household,
+            "members": [{"name": mask_name(n), "id": mask_id(i), "relation": str(relation or ""), "kept": True}
+                        for n, i, relation in members]}
+
+
+def _fact_record(child_fact, members) -> dict:
+    return masked_record((child_fact.name, child_fact.person_id, child_fact.community),
+                         [(m.name, m.person_id, m.detail.get("relation", "")) for m in members], child_fact.number)
+
+
+def register_guardians(session: Session, source: RegistrySource, child: Child, period: EnrollmentPeriod,
+                       slots: int) -> list[dict]:
+    """The guardians the family confirmed (or district staff approved) in the lookup, read again in
+    full from the household register, as the guardians step's answers: 系统自动提取学生以及监护人的
+    户籍信息. The register has no phone numbers: the family adds them. May raise RegistryUnavailable."""
+    if not period.child_lookup:
+        return []
+    lookup = find(session, child.id, period.id)
+    if lookup is None or lookup.status not in SETTLED or lookup.outcome != "matched":
+        return []
+    record = lookup.record or {}
+    kept = {(m["name"], m["id"]) for m in record.get("members", []) if m.get("kept")}
+    if not record.get("household") or not kept:
+        return []
+    facts = source.lookup([Query("household", "number", record["household"])])
+    people = [f for f in facts if f.source == "household" and (mask_name(f.name), mask_id(f.person_id)) in kept][:slots]
+    audit.log(session, "read:registry", f"child {child.id}", detail=f"guardians for period {period.code}: {len(people)}")
+    commit_keeping_loaded(session)
+    relations, guardians = {"M": "father", "F": "mother"}, []
+    for person in people:
+        sex = "M" if len(person.person_id) == 18 and person.person_id[16].isdigit() and int(person.person_id[16]) % 2 else "F"
+        relation = relations.pop(sex, "other")  # a second man or woman in the household is another guardian
+        guardians.append({"relation": relation, "name": person.name, "id_number": person.person_id, "phone": "",
+                          "household_address": person.address})
+    return guardians
 
 
 def look_up(session: Session, source: RegistrySource, child: Child, period: EnrollmentPeriod, typed_id: str,
@@ -127,7 +164,7 @@ def look_up(session: Session, source: RegistrySource, child: Child, period: Enro
     if own:
         household = [f for f in source.lookup([Query("household", "number", own[0].number)]) if f.source == "household"]
         members = [f for f in household if f.person_id != number][:8]
-    outcome, record = ("matched", _record(own[0], members)) if own else ("not_found", {})
+    outcome, record = ("matched", _fact_record(own[0], members)) if own else ("not_found", {})
     lookup = existing or ChildLookup(child_id=child.id, period_id=period.id, status="looked_up", request="", statement="",
                                      review_note="", looked_up_at=now)
     lookup.outcome, lookup.record, lookup.updated_at, lookup.looked_up_at = outcome, record, now, now
@@ -159,8 +196,9 @@ def confirm(session: Session, lookup: ChildLookup, now: dt.datetime) -> None:
         return  # a double click, or back and confirm again
     _move(session, lookup, ("looked_up",), now, status="confirmed")
     audit.log(session, "child_lookup:confirm", f"lookup {lookup.id}")
-    session.commit()
-    session.refresh(lookup)
+    commit_keeping_loaded(session)  # the application opens next, from the same child and period
+    set_committed_value(lookup, "status", "confirmed")  # as stored by _move, without another read
+    set_committed_value(lookup, "updated_at", now)
 
 
 def send_request(session: Session, storage, lookup: ChildLookup, statement: str, kept: set[int],
@@ -246,3 +284,23 @@ def decide(session: Session, lookup_id: int, approve: bool, note: str, user_id: 
 
 def file_of(session: Session, lookup_id: int, file_id: int) -> ChildLookupFile | None:
     return session.scalar(select(ChildLookupFile).where(ChildLookupFile.id == file_id, ChildLookupFile.lookup_id == lookup_id))
+
+
+def purge(session: Session, storage, before_year: int, chunk: int = 500) -> int:
+    """Lookups of past cycles go with the cycle, with their materials: a chunk of rows per commit,
+    and each file deleted once no row points at it."""
+    past = select(EnrollmentPeriod.id).where(EnrollmentPeriod.year < before_year)
+    gone = 0
+    while True:
+        batch = select(ChildLookup.id).where(ChildLookup.period_id.in_(past)).order_by(ChildLookup.id).limit(chunk)
+        keys = session.scalars(select(ChildLookupFile.storage_key).where(ChildLookupFile.lookup_id.in_(batch))).all()
+        session.execute(delete(ChildLookupFile).where(ChildLookupFile.lookup_id.in_(batch)))
+        done = session.execute(delete(ChildLookup).where(ChildLookup.id.in_(batch))).rowcount
+        session.commit()
+        for key in keys:
+            storage.delete(key)
+        gone += done
+        if done < chunk:
+            break
+    audit.log(session, "child_lookup:purge", "", detail=f"before {before_year}: {gone}", commit=True)
+    return gone

@@ -196,6 +196,32 @@ def _attach_scans(session: Session, storage, application: Application) -> None:
                                size=len(data), sha256=hashlib.sha256(data).hexdigest()))
 
 
+def _family(rng: random.Random, area: str, id_number: str, birth: dt.date) -> tuple[ParentAccount, Child]:
+    """A parent account with a child and both parents as guardians (not yet added to the session)."""
+    account = ParentAccount(phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}")
+    child = Child(
+        account=account,
+        name=_name(rng),
+        id_type="resident_id",
+        id_number=id_number,
+        birth_date=birth,
+        sex="M" if int(id_number[16]) % 2 else "F",
+        birth_cert_no=f"{rng.choice('OPQR')}{rng.randrange(10**9):09d}",
+    )
+    surname = child.name[0]
+    for relation, sex_digit, first in (("父亲", 1, surname), ("母亲", 2, rng.choice(SURNAMES))):
+        parent_birth = birth - dt.timedelta(days=365 * rng.randint(26, 38))
+        Guardian(  # joins child.guardians, and the session with the child
+            child=child,
+            relation=relation,
+            name=first + "".join(rng.choice(GIVEN) for _ in range(2)),
+            id_number=make_resident_id(area, parent_birth, rng.randrange(50) * 2 + sex_digit),
+            phone=account.phone,
+            household_address=f"{rng.randint(1, 120)}号",
+        )
+    return account, child
+
+
 def make_applications(session: Session, n: int, reviewer_id: int | None, seed: int = 2026, storage=None) -> int:
     """N synthetic families with children, guardians and applications across statuses."""
     rng = random.Random(seed)
@@ -227,29 +253,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
         id_number = make_resident_id(area, birth, sequence)
         if session.scalar(select(Child.id).where(Child.id_number == id_number)):
             continue
-        account = ParentAccount(phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}")
-        child = Child(
-            account=account,
-            name=_name(rng),
-            id_type="resident_id",
-            id_number=id_number,
-            birth_date=birth,
-            sex="M" if int(id_number[16]) % 2 else "F",
-            birth_cert_no=f"{rng.choice('OPQR')}{rng.randrange(10**9):09d}",
-        )
-        surname = child.name[0]
-        for relation, sex_digit, first in (("父亲", 1, surname), ("母亲", 2, rng.choice(SURNAMES))):
-            parent_birth = birth - dt.timedelta(days=365 * rng.randint(26, 38))
-            session.add(
-                Guardian(
-                    child=child,
-                    relation=relation,
-                    name=first + "".join(rng.choice(GIVEN) for _ in range(2)),
-                    id_number=make_resident_id(area, parent_birth, rng.randrange(50) * 2 + sex_digit),
-                    phone=account.phone,
-                    household_address=f"{rng.randint(1, 120)}号",
-                )
-            )
+        account, child = _family(rng, area, id_number, birth)
         channel = rng.choice(period.channels)
         first_school = rng.choice(schools)
         community_ids = catchments.get(first_school.id) or [None]

@@ -165,8 +165,9 @@ def _step_context(application, step: str) -> dict:
     fields = section.fields if section else ()
     if section is not None and section.kind == "guardians":
         saved = (application.section_data or {}).get(step, {}).get("guardians", [])
-        offered = [] if saved else apps.family_guardians(db.session, application)
-        return {"fields": fields, "slots": range(GUARDIAN_SLOTS), "saved": saved or offered, "offered": bool(offered),
+        offered, offered_from = ([], "") if saved else apps.offered_guardians(
+            db.session, application, registry.source_for(current_app, db.session), GUARDIAN_SLOTS)
+        return {"fields": fields, "slots": range(GUARDIAN_SLOTS), "saved": saved or offered, "offered": offered_from,
                 "configured": _configured(application, step), "section": section}
     kept = (application.draft_answers or {}).get(step)
     saved = (application.section_data or {}).get(step) or kept or {}
