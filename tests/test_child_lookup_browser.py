@@ -96,6 +96,11 @@ def test_anyi_child_lookup_three_outcomes(county_server, fresh_app, browser, tmp
     assert "区县审核已通过" in page.inner_text("main")
     page.click("text=继续报名")
     assert "/my/a/" in page.url
+    two._channel(channel="使用不动产权证入学")  # the guardians step: the approved guardian, from the register
+    page.goto(page.url.rsplit("/", 1)[0] + "/guardians")
+    assert "已根据户籍信息填写" in page.inner_text("main")
+    assert page.input_value("#g0_name") == "赵丽" and page.input_value("#g1_name") == ""  # 钱多 was left out
+    two.shot("guardians-from-register")
 
     # 3. not found: 入学登记, returned with a reason, sent again, approved
     three = _family(browser, base, sms, "anyi-lookup-register", "13700006103", "孙小北", unknown)
