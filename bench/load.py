@@ -16,8 +16,16 @@ from pathlib import Path
 
 import aiohttp
 
+from app.services.forms import seed_documents
 from app.services.ids import make_resident_id
-from app.services.sections import FIELDS
+from app.services.sections import from_definition
+
+
+def sections_of(definitions: list) -> dict:
+    """Sections by code from published definitions (JSON), over the built-in ones as migrated."""
+    found = {d["code"]: from_definition(d) for d in seed_documents()}
+    found.update({d["code"]: from_definition(d) for d in definitions})
+    return found
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 SUBMIT_TOKEN = re.compile(r'name="token" value="([^"]+)"')
@@ -179,6 +187,7 @@ class Plan:
     phone_prefix: str = "199"
     counter: int = 0
     png: bytes = field(default_factory=tiny_png)
+    sections: dict = field(default_factory=lambda: sections_of([]))
 
     def next_index(self) -> int:
         self.counter += 1
@@ -199,13 +208,17 @@ class Plan:
             return {"g0_relation": "mother", "g0_name": "刘芳", "g0_phone": "13912340000",
                     "g0_id_number": make_resident_id(self.area, dt.date(1985, 1, 1) + dt.timedelta(days=i // 1000), i % 1000)}
         values = {}
-        for f in FIELDS[name]:
-            if f.kind == "date":
+        for f in self.sections[name].fields:
+            if any(r.kind == "matches_guardian" for r in f.rules):
+                values[f.key] = "刘芳"
+            elif f.kind == "date":
                 values[f.key] = "2030-01-01" if f.key == "valid_until" else "2019-05-01"
             elif f.kind == "int":
                 values[f.key] = "12"
-            elif f.kind == "choice":
-                values[f.key] = f.choices[0][0]
+            elif f.kind in ("choice", "yes_no"):
+                values[f.key] = f.options[0][0]
+            elif f.kind == "address":
+                values[f.key], values[f.key + "_community"] = "测试路1号", str(self.communities[i % len(self.communities)])
             elif f.kind == "id":
                 values[f.key] = make_resident_id(self.area, dt.date(2015, 1, 1), 1)
             elif f.key == "certificate_no":
@@ -298,7 +311,7 @@ async def fill(b: Browser, plan: Plan, i: int, started: Answer) -> tuple[int, st
                 uploaded = await b.post(f"{base}/upload", "POST upload", form)
                 page = await b.follow(uploaded, "GET step:materials")
             data = {}
-        elif step in FIELDS or step == "guardians":
+        elif step in plan.sections:
             data = plan.section(step, i)
         else:
             raise FlowError(f"unknown step {step!r}")

@@ -110,9 +110,12 @@ def discover(site: h.Site, load, connect=h.connect, base: str | None = None) -> 
             " JOIN catchment ca ON ca.community_id = cm.id JOIN school s ON s.id = ca.school_id"
             " WHERE s.stage IN ('primary', 'nine_year') AND s.ownership = 'public' ORDER BY cm.id").fetchall()
         area = db.execute("SELECT code FROM district ORDER BY id LIMIT 1").fetchone()[0]
+        definitions = db.execute(  # the county's own sections, as published: what its parents fill in
+            "SELECT DISTINCT ON (section_code) definition FROM form_section_version ORDER BY section_code, version DESC").fetchall()
     plan = load.Plan(base=base or f"http://127.0.0.1:{h.RUXUE_PORT}", sms_dir=site.sms_dir, period_id=period_id,
                      channel_id=channel[0], communities=[c[0] for c in places], birth_from=birth_from,
-                     birth_days=(birth_to - birth_from).days + 1, area=area if len(area) == 6 and area.isdigit() else "430726")
+                     birth_days=(birth_to - birth_from).days + 1, sections=load.sections_of([d for (d,) in definitions]),
+                     area=area if len(area) == 6 and area.isdigit() else "430726")
     community, street, district = places[0]
     about = {"period": period_code, "channel": channel[1], "materials": channel[2], "sections": channel[3],
              "communities": len(places), "lookup": f"/lookup?district={district}&street={street}&community={community}"}
