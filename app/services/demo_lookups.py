@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import Application, Child, ChildLookup, ChildLookupFile, EnrollmentPeriod, RegistryRecord
 from app.services.child_lookup import MATERIALS, masked_record
+from app.services.demo import _area_code, _birth_window, _family, placeholder_scan
 from app.services.demo_registry import RELATIONS
 from app.services.ids import make_resident_id
 from app.storage import new_key
@@ -44,8 +45,6 @@ def _applicants(session: Session):
 
 
 def _files(storage, lookup: ChildLookup, kind: str, now: dt.datetime) -> None:
-    from app.services.demo import placeholder_scan
-
     if storage is None:
         return
     for material in MATERIALS[kind]:
@@ -87,8 +86,6 @@ def settle(session: Session, reviewer_id: int | None, now: dt.datetime, storage=
 def waiting(session: Session, now: dt.datetime, families: int = 4, storage=None, seed: int = 7) -> int:
     """Families who stopped at the lookup: appeals (the register shows a parent who is no longer a
     guardian) and 入学登记 (the child is not in the register), waiting for district review."""
-    from app.services.demo import _area_code, _birth_window, _family
-
     period = session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.child_lookup.is_(True)).order_by(EnrollmentPeriod.id))
     if period is None or families <= 0:
         return 0
