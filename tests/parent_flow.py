@@ -39,6 +39,19 @@ def staff_page(browser, base_url, username, password="pw-123456"):
     return page
 
 
+def go_back(page):
+    """The browser's back button, once the page on screen has finished loading.
+
+    Playwright's go_back reads the navigation history over CDP, which newer Chromium detaches
+    when a POST-redirect swaps the page's frame; history.back() is what the button does.
+    """
+    page.wait_for_load_state("load")
+    here = page.url
+    page.evaluate("history.back()")
+    page.wait_for_function("url => location.href !== url", arg=here)
+    page.wait_for_load_state("load")
+
+
 class ParentFlow:
     def __init__(self, page, base_url, name, sms, area="430726"):
         self.page, self.base, self.name, self.sms, self.area = page, base_url, name, sms, area

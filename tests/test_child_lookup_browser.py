@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from tests.parent_flow import ARTIFACTS, ParentFlow, new_page, staff_page, tiny_png
+from tests.parent_flow import ARTIFACTS, ParentFlow, go_back, new_page, staff_page, tiny_png
 from tests.public_helpers import next_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -71,7 +71,7 @@ def test_anyi_child_lookup_three_outcomes(county_server, fresh_app, browser, tmp
     one.shot("found")
     page.click("text=与实际情况相符")
     assert "/my/a/" in page.url
-    page.go_back()  # back to the lookup and confirm again: the same application
+    go_back(page)  # back to the lookup and confirm again: the same application
     page.reload()
     assert "已确认" in page.inner_text("main")
     page.click("text=继续报名")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.services.ids import make_resident_id
-from tests.parent_flow import ParentFlow, new_page
+from tests.parent_flow import ParentFlow, go_back, new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -151,7 +151,7 @@ def test_dengfeng_agreement_ages_states_edit_and_delete(county_server, fresh_app
     assert _latest("孙小禾").status == "withdrawn"
     flow.shot("deleted")
     # going back to the question: asked again it is not; the parent reads why
-    page.go_back()
+    go_back(page)
     assert "该报名已删除或已撤回" in page.inner_text("main") and page.locator("button.danger").count() == 0
     assert _latest("孙小禾").status == "withdrawn"
     page.goto(base + "/my")
