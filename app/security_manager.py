@@ -76,6 +76,13 @@ class RuxueSecurityManager(SecurityManager):
 
         return AuthDBView
 
+    def create_limiter(self, app):
+        """Ruxue's own limiter (already on the app), not a second one: FAB's would run its own
+        check before every request, parents' pages included, with no limit of its own to apply."""
+        from app.extensions import limiter
+
+        return limiter
+
     def load_user(self, pk):
         """The signed-in staff member with their roles and groups in one statement (FAB's
         lazy loads make it three on every request)."""

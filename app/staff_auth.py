@@ -144,6 +144,8 @@ class AuthDBView(FabAuthDBView):
 
 def check_staff_session():
     """Every request of a signed-in staff member: the server-side sign-in must still be valid."""
+    if "_user_id" not in session and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies:
+        return None  # nobody signed in as staff (a family, a visitor): nothing for Flask-Login to load
     if not getattr(current_user, "is_authenticated", False):
         return None
     config = current_app.config

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 
 from app.extensions import csrf, talisman
 
@@ -21,7 +22,22 @@ def _store_origins(config: dict) -> list[str]:
     return ["https://*.amazonaws.com"]
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its serializer built once per key instead of on every
+    request (open and save each built one: a noticeable share of a parent's cheap request)."""
+
+    def __init__(self):
+        self._kept = (None, None)
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if self._kept[0] != keys:  # a key changed (tests, rotation): build again
+            self._kept = (keys, super().get_signing_serializer(app))
+        return self._kept[1]
+
+
 def secure(app: Flask) -> None:
+    app.session_interface = SessionCookies()
     production = app.config["RUXUE_ENV"] == "production"
     stores = _store_origins(app.config)
     policy = {

@@ -169,10 +169,10 @@ class Server:
 
 
 def start_gunicorn(name: str, app: str, port: int, env: dict, log: Path, kind: str, workers: int, threads: int,
-                   timeout: int) -> Server:
+                   timeout: int, config: Path | None = None) -> Server:
     cmd = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", kind, "--threads", str(threads),
            "-b", f"127.0.0.1:{port}", "--timeout", str(timeout), "--error-logfile", str(log),
-           "--capture-output", app]
+           "--capture-output", *(["-c", str(config)] if config else []), app]
     with open(log, "a") as out:
         out.write(f"\n=== {' '.join(cmd)}\n")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "a"),

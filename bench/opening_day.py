@@ -79,6 +79,8 @@ def options(argv=None) -> argparse.Namespace:
                    help="with --two-nodes: GUNICORN_MAX_REQUESTS of each node (20000, as deploy/ ships it; 0: never recycle)")
     p.add_argument("--rounds", type=int, default=1,
                    help="with --two-nodes: measure one node and two nodes this many times each, alternating (1)")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="run Ruxue's workers under cProfile, one worker-<pid>.prof each in DIR (figures then mean little)")
     p.add_argument("--out", type=Path, help="JSON results file (default bench/results/opening_day-<date>.json)")
     args = p.parse_args(argv)
     args.settings = args.settings or ("gthread" if args.two_nodes else "sync,gthread")
@@ -235,9 +237,13 @@ def run_setting(args, kind: str, tmp: Path, load) -> dict:
     print(f"  setup {setup}; period {about['period']}, channel {about['channel']} "
           f"({about['sections']} sections, {about['materials']} materials), logs in {site.tmp}", flush=True)
     servers = []
+    env, config = site.env, None
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        env, config = {**site.env, "RUXUE_PROFILE_DIR": str(args.profile.resolve())}, ROOT / "bench/profile_gunicorn.py"
     try:
-        ruxue = h.start_gunicorn("ruxue", "run:app", h.RUXUE_PORT, site.env, site.tmp / "gunicorn-ruxue.log", kind,
-                                 args.workers, threads, args.timeout)
+        ruxue = h.start_gunicorn("ruxue", "run:app", h.RUXUE_PORT, env, site.tmp / "gunicorn-ruxue.log", kind,
+                                 args.workers, threads, args.timeout, config)
         servers.append(ruxue)
         bare = h.start_gunicorn("bare", "bench.bare_app:app", h.BARE_PORT, site.bare_env, site.tmp / "gunicorn-bare.log",
                                 kind, args.workers, threads, args.timeout)
