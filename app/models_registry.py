@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.model_base import county_now, one_of
@@ -81,6 +81,10 @@ class ChildLookup(Model):
         CheckConstraint(one_of("status", LOOKUP_STATUSES), name="ck_child_lookup_status"),
         CheckConstraint(one_of("request", LOOKUP_REQUESTS), name="ck_child_lookup_request"),
         Index("ix_child_lookup_status", "status"),
+        # district staff's list: the families' requests (a few among every looked-up child of the
+        # city), the longest waiting first
+        Index("ix_child_lookup_requests", "updated_at", sqlite_where=text("request <> ''"),
+              postgresql_where=text("request <> ''")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"))

@@ -233,3 +233,38 @@ def test_lookups_of_past_cycles_are_purged_with_their_materials(taojiang):  # no
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "child_lookup:purge"))
     page = parent.get(base).get_data(as_text=True)  # the family may look the child up again next cycle
     assert "查询" in page
+
+
+def test_district_staffs_list_reads_the_requests_by_their_index(taojiang):  # noqa: F811
+    """Every looked-up child of a city has a lookup row; the list shows only the few requests,
+    longest waiting first, read from their own index rather than by sorting the whole table."""
+    from sqlalchemy import event, text
+
+    from app.extensions import db
+    from tests.conftest import login
+
+    _registration_sent(taojiang)
+    bureau = login(taojiang.test_client(), "bureau_reviewer")
+    seen = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if "FROM child_lookup" in statement and "ORDER BY" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert "入学登记" in bureau.get("/childlookupmodelview/list/").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert seen, "the list page read no page of lookups"
+    statement, parameters = seen[0]
+    with db.engine.connect() as connection:
+        raw = connection.connection.cursor()
+        if db.engine.dialect.name == "postgresql":
+            raw.execute("SET enable_seqscan = off")  # may the index serve this query at all?
+            raw.execute("EXPLAIN " + statement, parameters)
+        else:
+            raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = " ".join(str(part) for row in raw.fetchall() for part in row)
+        connection.rollback()
+    assert "ix_child_lookup_requests" in plan, plan

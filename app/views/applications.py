@@ -1,7 +1,7 @@
 """Applications and what hangs off them, scoped to the schools a reviewer may see."""
 from __future__ import annotations
 
-from flask import Response, current_app, g, redirect, request
+from flask import current_app, g, redirect, request
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
@@ -12,6 +12,7 @@ from app.models import Application, ApplicationChoice, ApplicationEvent, Attachm
 from app.services.spreadsheet import safe_cell
 from app.services import audit
 from app.views.base import ReadOnlyModelView, RuxueInterface, RuxueModelRestApi, scoped_filters
+from app.views.files import private_file
 
 FILE_KINDS = {"image/png": _l("PNG image"), "image/jpeg": _l("JPG image"), "application/pdf": _l("PDF document")}
 
@@ -71,12 +72,7 @@ class AttachmentModelView(ReadOnlyModelView):
         store = current_app.extensions["ruxue_storage"]
         if store.presigns:
             return redirect(store.presigned_url(attachment.storage_key, seconds=60))
-        return Response(
-            store.read(attachment.storage_key),
-            mimetype=attachment.content_type,
-            headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
-                     "Content-Disposition": "inline"},
-        )
+        return private_file(attachment.storage_key, attachment.content_type, inline=True)
 
 
 class ApplicationApi(RuxueModelRestApi):

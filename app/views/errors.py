@@ -96,14 +96,15 @@ def error_page(code: int, csrf: bool = False):
 def _drop_unreadable_paging():
     """FAB reads page_<view> and psize_<view> with int() on every list and detail page: an
     argument that does not parse is dropped (with a message) instead of becoming a 500."""
+    if not request.args or request.method not in ("GET", "HEAD"):
+        return None  # most requests (every post, most pages): nothing to read
     from flask import flash, redirect
     from flask_babel import gettext
     from werkzeug.datastructures import MultiDict
 
     from app.views.lists import page_args_problem
 
-    bad = page_args_problem(request.args)
-    if bad is None or request.method not in ("GET", "HEAD"):
+    if page_args_problem(request.args) is None:
         return None
     kept = MultiDict([(k, v) for k, v in request.args.items(multi=True) if not k.startswith(("page_", "psize_"))])
     flash(gettext("The page number or size was not a number; the first page is shown."), "warning")

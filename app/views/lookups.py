@@ -1,7 +1,7 @@
 """学生信息查询: the families' appeals and 入学登记, decided by district staff (the bureau)."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.views import expose
@@ -15,6 +15,7 @@ from app.services import audit
 from app.services import child_lookup as lookups
 from app.services.clock import local_now
 from app.views.base import ReadOnlyModelView, RuxueInterface
+from app.views.files import private_file
 
 
 def _words(table):
@@ -72,5 +73,4 @@ class ChildLookupModelView(ReadOnlyModelView):
         if found is None:
             abort(404)
         audit.log(db.session, "read:lookup_file", f"lookup {item.id}", detail=found.kind, commit=True)
-        return Response(self.appbuilder.app.extensions["ruxue_storage"].read(found.storage_key), mimetype=found.content_type,
-                        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+        return private_file(found.storage_key, found.content_type)

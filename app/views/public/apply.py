@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select
@@ -19,6 +19,7 @@ from app.storage import UploadError
 from app.errors import UserError
 from app.views.public import bp, current_parent, flash_error, now, parent_required, storage, unread_count
 from app.services.consent import needs_consent
+from app.views.files import private_file
 
 
 # A page also needs the parent's unread count for its header: one more column, not one more query.
@@ -225,8 +226,7 @@ def own_file(application_id, attachment_id):
     attachment = db.session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.application_id == application.id))
     if attachment is None:
         abort(404)
-    return Response(storage().read(attachment.storage_key), mimetype=attachment.content_type,
-                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return private_file(attachment.storage_key, attachment.content_type)
 
 
 @bp.route("/my/a/<int:application_id>/submit", methods=["POST"])

@@ -1,7 +1,7 @@
 """学生信息查询 (periods that turn it on): look the child up, confirm, or appeal / register with materials."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
@@ -11,6 +11,7 @@ from app.services import registry
 from app.services.children import own_child
 from app.views.public import bp, flash_error, now, parent_required, storage
 from app.views.public.apply import open_application
+from app.views.files import private_file
 
 
 def _own(child_id: int, period_id: int):
@@ -99,5 +100,4 @@ def child_lookup_file(child_id, period_id, file_id):
     file = lookups.file_of(db.session, lookup.id, file_id) if lookup else None
     if file is None:
         abort(404)
-    return Response(storage().read(file.storage_key), mimetype=file.content_type,
-                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return private_file(file.storage_key, file.content_type)
