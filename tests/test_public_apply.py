@@ -103,6 +103,26 @@ def test_consent_comes_before_the_first_application(parent, db_session):
     assert "/my/a/" in start(parent, child.id, _period(db_session).id).headers["Location"]
 
 
+def test_a_new_version_of_the_agreement_is_asked_again(parent, db_session):
+    """The agreement's version is kept by the worker; a new one published is asked for at once."""
+    from app.models import Notice
+
+    _, number = add_child(parent)
+    child = _child(db_session, number)
+    consent(parent)
+    assert "/my/a/" in start(parent, child.id, _period(db_session).id).headers["Location"]
+    notice = db_session.query(Notice).filter_by(kind="agreement", published=True).order_by(Notice.position).first()
+    notice.version += 1
+    db_session.commit()
+    try:
+        assert "/my/consent" in start(parent, child.id, _period(db_session).id).headers["Location"]
+        consent(parent)
+        assert "/my/a/" in start(parent, child.id, _period(db_session).id).headers["Location"]
+    finally:
+        notice.version -= 1
+        db_session.commit()
+
+
 @pytest.mark.parametrize(
     "birth,message",
     [(dt.date(2020, 9, 1), "学生年龄不足，无须采集"), (dt.date(2019, 8, 31), "学生年龄超过上学年龄")],

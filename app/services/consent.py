@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserError
 from app.models import Notice, ParentAccount
+from app.services.layouts import cached
 
 
 def agreement(session: Session) -> Notice | None:
@@ -17,12 +18,22 @@ def agreement(session: Session) -> Notice | None:
     )
 
 
+def current_version(session: Session) -> tuple[int, int] | None:
+    """The current agreement's id and version, from this worker's copy of the set-up (asked at
+    every sign-in and every start: on opening day that is one statement per request saved)."""
+    def load():
+        notice = agreement(session)
+        return None if notice is None else (notice.id, notice.version)
+
+    return cached(("agreement",), load)
+
+
 def needs_consent(session: Session, account: ParentAccount) -> bool:
     """True until the account accepted the current agreement in its current version."""
-    notice = agreement(session)
-    if notice is None:
+    current = current_version(session)
+    if current is None:
         return False
-    return account.consent_at is None or account.consent_notice_id != notice.id or account.consent_version != notice.version
+    return account.consent_at is None or (account.consent_notice_id, account.consent_version) != current
 
 
 class ConsentError(UserError):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.model_base import county_now
 from app.services.input_limits import sms_text
+from app.services.layouts import cached
 from app.models import Application, Message, MessageTemplate, ParentAccount
 
 log = logging.getLogger("ruxue.notifications")
@@ -46,9 +47,13 @@ def sender():
 def _template(session: Session, step: str) -> tuple[str, str, bool] | None:
     """(title, body, county's own?) for the step in the default language, else the built-in one."""
     locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh") if has_app_context() else "zh"
-    custom = session.scalar(select(MessageTemplate).where(MessageTemplate.step == step, MessageTemplate.locale == locale))
+    def load():
+        found = session.scalar(select(MessageTemplate).where(MessageTemplate.step == step, MessageTemplate.locale == locale))
+        return None if found is None else (found.title, found.body)
+
+    custom = cached(("message_template", step, locale), load)  # every submit and decision asks
     if custom is not None:
-        return custom.title, custom.body, True
+        return custom[0], custom[1], True
     template = TEMPLATES.get(step)
     if template is None:
         return None

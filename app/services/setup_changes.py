@@ -22,6 +22,7 @@ from app.models import (
     District,
     EnrollmentPeriod,
     MaterialType,
+    MessageTemplate,
     Notice,
     School,
     SeedCommitment,
@@ -31,9 +32,10 @@ from app.models import (
 )
 from app.models_forms import CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion
 
-# allocation rounds and commitments too: the public period pages show them
+# allocation rounds and commitments too: the public period pages show them; message templates:
+# every submit and decision words its message from them
 SETUP_MODELS = (AllocationRound, Catchment, Channel, ChannelMaterial, ChannelSection, Community, District, EnrollmentPeriod,
-                MaterialType, Notice, School, SchoolGradeSeats, SchoolNeighbour, SeedCommitment, Street,
+                MaterialType, MessageTemplate, Notice, School, SchoolGradeSeats, SchoolNeighbour, SeedCommitment, Street,
                 CategoryRule, FieldRule, FormField, FormSection, FormSectionVersion)
 
 
@@ -49,6 +51,14 @@ def generation() -> int:
 def _setup_flushed(session, _context):
     if any(isinstance(o, SETUP_MODELS) for o in chain(session.new, session.dirty, session.deleted)):
         session.info["setup_changed"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _setup_written_in_bulk(state):
+    # UPDATE and DELETE statements (a county import, Query.delete()) touch no object in the session
+    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None \
+            and issubclass(state.bind_mapper.class_, SETUP_MODELS):
+        state.session.info["setup_changed"] = True
 
 
 @event.listens_for(Session, "after_commit")
