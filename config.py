@@ -192,6 +192,9 @@ class Config:
     S3_REGION = os.environ.get("S3_REGION", "us-east-1")
     S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
     S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+    # seconds before a store that does not answer counts as down (the parent gets the busy page)
+    S3_CONNECT_TIMEOUT = _int("S3_CONNECT_TIMEOUT", 3)
+    S3_READ_TIMEOUT = _int("S3_READ_TIMEOUT", 20)
 
 
 class TestConfig(Config):

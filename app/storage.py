@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -69,6 +70,24 @@ def check_upload(file_name: str, data: bytes, accepted_kinds: str, max_size_kb: 
     return Checked(found[0], found[1], len(data), hashlib.sha256(data).hexdigest(), name[:255])
 
 
+class StorageUnavailable(Exception):
+    """The file store did not answer (S3 down or too slow, a full or unmounted disk): the request
+    ends in the busy page and nothing is recorded (app/views/errors.py)."""
+
+
+class StoredFileMissing(LookupError):
+    """A row names a file the store does not have."""
+
+
+def forget(storage, key: str) -> None:
+    """Delete a file no row names any more. With the store down it is left behind, logged by its
+    key only: what the family and the staff see is the row, and the row is already gone."""
+    try:
+        storage.delete(key)
+    except StorageUnavailable as error:
+        logging.getLogger("ruxue.storage").warning("file %s not deleted, the store is unavailable (%s)", key, error)
+
+
 def new_key() -> str:
     return secrets.token_hex(16)
 
@@ -88,14 +107,26 @@ class LocalStorage:
 
     def save(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as error:
+            path.unlink(missing_ok=True)  # no half-written file under a key
+            raise StorageUnavailable(type(error).__name__) from error
 
     def read(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as error:
+            raise StoredFileMissing(key) from error
+        except OSError as error:
+            raise StorageUnavailable(type(error).__name__) from error
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as error:
+            raise StorageUnavailable(type(error).__name__) from error
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
@@ -106,34 +137,56 @@ class S3Storage:
 
     presigns = True
 
-    def __init__(self, bucket: str, endpoint_url: str | None, region: str, access_key: str | None, secret_key: str | None):
+    def __init__(self, bucket: str, endpoint_url: str | None, region: str, access_key: str | None, secret_key: str | None,
+                 connect_timeout: float = 3, read_timeout: float = 20):
         import boto3
+        from botocore.config import Config
 
         self.bucket = bucket
+        # boto3's defaults (60 s to connect, up to 5 tries) would hold every worker for minutes
+        # when the store is down; a parent gets the busy page within seconds instead
         self.client = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
+            config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                          retries={"max_attempts": 2, "mode": "standard"}),
         )
 
-    def save(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-
-    def read(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
-
-    def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
+    def _call(self, operation, **params):
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
+            return operation(Bucket=self.bucket, **params)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise StoredFileMissing(params.get("Key")) from error
+            raise StorageUnavailable(error.response.get("Error", {}).get("Code", "ClientError")) from error
+        except BotoCoreError as error:  # refused, timed out, DNS: the store is not there
+            raise StorageUnavailable(type(error).__name__) from error
+
+    def save(self, key: str, data: bytes, content_type: str) -> None:
+        self._call(self.client.put_object, Key=key, Body=data, ContentType=content_type)
+
+    def read(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError
+
+        body = self._call(self.client.get_object, Key=key)["Body"]
+        try:
+            return body.read()
+        except BotoCoreError as error:  # the answer broke off
+            raise StorageUnavailable(type(error).__name__) from error
+
+    def delete(self, key: str) -> None:
+        self._call(self.client.delete_object, Key=key)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._call(self.client.head_object, Key=key)
             return True
-        except ClientError:
+        except StoredFileMissing:
             return False
 
     def presigned_url(self, key: str, seconds: int = 60) -> str:
@@ -152,5 +205,7 @@ def from_config(config) -> LocalStorage | S3Storage:
             config.get("S3_REGION", "us-east-1"),
             config.get("S3_ACCESS_KEY_ID"),
             config.get("S3_SECRET_ACCESS_KEY"),
+            float(config.get("S3_CONNECT_TIMEOUT", 3)),
+            float(config.get("S3_READ_TIMEOUT", 20)),
         )
     return LocalStorage(config["STORAGE_LOCAL_DIR"])

@@ -158,3 +158,47 @@ def test_storage_browser_cannot_change_files(app, county_it_client):
     response = county_it_client.post("/storage/files/delete/", data={"path": "x", "csrf_token": csrf_token(county_it_client)})
     assert response.status_code in (302, 403, 404)
     assert county_it_client.get("/storage/files/upload/").status_code in (302, 403, 404)
+
+
+def test_an_s3_outage_answers_busy_and_leaves_nothing_half_written(app, parent, db_session, caplog):
+    """The store goes down between two uploads (its server really stops): the parent reads the
+    busy page with Retry-After, no attachment row is left without its file, and removing a file
+    still works (the row goes; the file left behind is logged by key)."""
+    from moto.server import ThreadedMotoServer
+
+    from app.models import Application, Attachment
+    from tests.public_helpers import post, upload
+    from tests.test_public_apply import _started
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    store = S3Storage("ruxue-outage", f"http://{host}:{port}", "us-east-1", "test", "test", connect_timeout=1, read_timeout=2)
+    store.client.create_bucket(Bucket="ruxue-outage")
+    local = app.extensions["ruxue_storage"]
+    app.extensions["ruxue_storage"] = store
+    try:
+        application = _started(parent, db_session)
+        post(parent, f"/my/a/{application.id}/channel", {"channel_id": application.period.channels[0].id})
+        db_session.expire_all()
+        material = db_session.get(Application, application.id).channel.materials[0]
+        assert upload(parent, application, material.material_type_id).status_code == 302
+        kept = db_session.scalar(select(Attachment).where(Attachment.application_id == application.id))
+        assert parent.get(f"/my/a/{application.id}/file/{kept.id}").data == tiny_png()
+        server.stop()
+
+        busy = upload(parent, application, material.material_type_id)
+        assert busy.status_code == 503 and busy.headers["Retry-After"]
+        assert "系统繁忙，请稍后再试" in busy.get_data(as_text=True)
+        assert db_session.query(Attachment).filter_by(application_id=application.id).count() == 1
+        shown = parent.get(f"/my/a/{application.id}/file/{kept.id}")
+        assert shown.status_code == 503 and "系统繁忙" in shown.get_data(as_text=True)
+        assert parent.get(f"/my/a/{application.id}/materials").status_code == 200  # the form itself still works
+        removed = post(parent, f"/my/a/{application.id}/file/{kept.id}/delete")
+        assert removed.status_code in (302, 303)
+        assert db_session.query(Attachment).filter_by(application_id=application.id).count() == 0
+        assert kept.storage_key in caplog.text and "unavailable" in caplog.text
+        assert application.child.id_number not in caplog.text
+    finally:
+        app.extensions["ruxue_storage"] = local
+        server.stop()

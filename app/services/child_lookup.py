@@ -30,7 +30,7 @@ from app.services.ids import IdNumberError, parse_resident_id
 from app.services.input_limits import normalized
 from app.services.persist import commit_keeping_loaded
 from app.services.registry import Query, RegistrySource
-from app.storage import UploadError, check_upload, new_key
+from app.storage import UploadError, check_upload, forget, new_key
 
 SETTLED = ("confirmed", "approved")  # the family may go on to the application
 ANSWERABLE = ("looked_up", "returned")  # the family may (again) confirm, appeal or register
@@ -251,10 +251,10 @@ def send_request(session: Session, storage, lookup: ChildLookup, statement: str,
     except Exception:
         session.rollback()
         for key in stored:
-            storage.delete(key)
+            forget(storage, key)
         raise
     for key in replaced:
-        storage.delete(key)
+        forget(storage, key)
     session.refresh(lookup)
 
 

@@ -9,7 +9,7 @@ from app.models import Application, Attachment
 from app.services import workflow
 from app.services.layouts import layout
 from app.services.persist import commit_keeping_loaded
-from app.storage import UploadError, check_upload, new_key
+from app.storage import UploadError, check_upload, forget, new_key
 
 MAX_FILES_PER_MATERIAL = 5
 
@@ -43,7 +43,7 @@ def add_attachment(session: Session, storage, application: Application, material
         commit_keeping_loaded(session)
     except Exception:
         session.rollback()
-        storage.delete(key)
+        forget(storage, key)
         raise
     return attachment
 
@@ -58,4 +58,4 @@ def remove_attachment(session: Session, storage, application: Application, attac
     session.delete(attachment)
     workflow.record_amendment(session, application, attachment.material_type.name)
     commit_keeping_loaded(session)
-    storage.delete(key)
+    forget(storage, key)

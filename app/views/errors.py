@@ -1,4 +1,4 @@
-"""When the database is busy or unreachable: a light 503 page, never a stack trace.
+"""When the database or the file store is busy or unreachable: a light 503 page, never a stack trace.
 
 A full connection pool (``pool_timeout`` passed), a refused or dropped connection: the request
 is answered 503 with ``Retry-After`` and a page that needs nothing from the database. Each step
@@ -12,6 +12,8 @@ import logging
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import exc
+
+from app.storage import StorageUnavailable, StoredFileMissing
 
 log = logging.getLogger("ruxue.db")
 
@@ -28,6 +30,8 @@ def register_error_handlers(app) -> None:
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, database_unavailable)
     app.register_error_handler(exc.DBAPIError, _dbapi_error)
+    app.register_error_handler(StorageUnavailable, storage_unavailable)
+    app.register_error_handler(StoredFileMissing, stored_file_missing)
     app.register_error_handler(CSRFError, lambda error: error_page(400, csrf=True))
     app.register_error_handler(HTTPException, lambda error: error_page(error.code or 500))
     app.register_error_handler(Exception, _unexpected)
@@ -125,6 +129,23 @@ def database_unavailable(error: Exception) -> Response:
     g.db_unavailable = True  # context processors that query the database skip their query
     _rollback_quietly()
     _log(error)
+    return _busy()
+
+
+def storage_unavailable(error: StorageUnavailable) -> Response:
+    """The file store is down: what the request began in the database is undone, and nothing of
+    the file or the form goes into the log."""
+    _rollback_quietly()
+    log.warning("file storage unavailable: %s; %s %s answered 503", error, request.method, request.endpoint)
+    return _busy()
+
+
+def stored_file_missing(error: StoredFileMissing) -> Response:
+    log.warning("a stored file is missing (key %s); %s %s answered 404", error, request.method, request.endpoint)
+    return error_page(404)
+
+
+def _busy() -> Response:
     retry_after = str(current_app.config.get("RUXUE_RETRY_AFTER", 30))
     message = gettext("The system is busy; please try again later.")
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
