@@ -202,3 +202,29 @@ def test_an_s3_outage_answers_busy_and_leaves_nothing_half_written(app, parent, 
     finally:
         app.extensions["ruxue_storage"] = local
         server.stop()
+
+
+def test_the_storage_browser_answers_busy_when_s3_is_down(app):
+    """County IT opens the storage browser while the bucket's server refuses connections."""
+    import socket
+
+    from app import create_app
+    from tests.conftest import SuiteConfig, _buffered_clients, login
+
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        refused = probe.getsockname()[1]
+
+    class S3Down(SuiteConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]  # the suite's database and users
+        STORAGE_BACKEND = "s3"
+        S3_BUCKET = "ruxue-down"
+        S3_ENDPOINT_URL = f"http://127.0.0.1:{refused}"
+        S3_ACCESS_KEY_ID = S3_SECRET_ACCESS_KEY = "test"
+        S3_CONNECT_TIMEOUT = 1
+
+    down = _buffered_clients(create_app(S3Down))
+    county_it = login(down.test_client(), "county_it")
+    response = county_it.get("/storage/files/")
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert "系统繁忙，请稍后再试" in response.get_data(as_text=True)

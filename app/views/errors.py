@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import exc
@@ -32,6 +33,9 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(exc.DBAPIError, _dbapi_error)
     app.register_error_handler(StorageUnavailable, storage_unavailable)
     app.register_error_handler(StoredFileMissing, stored_file_missing)
+    # the storage browser (Flask-Admin's S3 file admin) calls boto3 itself
+    app.register_error_handler(BotoCoreError, lambda error: storage_unavailable(StorageUnavailable(type(error).__name__)))
+    app.register_error_handler(ClientError, _s3_refused)
     app.register_error_handler(CSRFError, lambda error: error_page(400, csrf=True))
     app.register_error_handler(HTTPException, lambda error: error_page(error.code or 500))
     app.register_error_handler(Exception, _unexpected)
@@ -143,6 +147,13 @@ def storage_unavailable(error: StorageUnavailable) -> Response:
 def stored_file_missing(error: StoredFileMissing) -> Response:
     log.warning("a stored file is missing (key %s); %s %s answered 404", error, request.method, request.endpoint)
     return error_page(404)
+
+
+def _s3_refused(error: ClientError) -> Response:
+    code = error.response.get("Error", {}).get("Code", "ClientError")
+    if code in ("NoSuchKey", "404"):
+        return stored_file_missing(StoredFileMissing(code))
+    return storage_unavailable(StorageUnavailable(code))
 
 
 def _busy() -> Response:
