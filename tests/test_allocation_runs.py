@@ -143,9 +143,10 @@ def test_parents_and_reviewers_read_the_result_in_words(county):
         from flask_babel import force_locale
 
         with force_locale("zh"):
-            lines = [str(x) for x in explain(session, admitted.allocation_note)]
+            lines = [str(x) for x in explain(session, admitted.allocation_note, period.id)]
     school = session.get(School, admitted.allocated_school_id)
     assert lines[0].startswith(f"按第 {admitted.allocation_note['choice_rank']} 志愿录取到{school.name}")
+    assert f"（{admitted.channel.name}" in lines[0] and "第 " not in lines[0].split("（")[1]  # the category by its name
     assert any("最后录取者排第" in line for line in lines[1:])
 
 

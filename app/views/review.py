@@ -159,7 +159,7 @@ class ApplicationModelView(ReadOnlyModelView):
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
             item=item, attachments=attachments, events=events, flags=compute_flags(db.session, item),
-            explanation=explain_allocation(db.session, item.allocation_note),
+            explanation=explain_allocation(db.session, item.allocation_note, item.period_id),
             sections=forms.answered(db.session, item), full_ids=_full_ids(),
             templates={k: db.session.scalars(select(ReasonTemplate).where(ReasonTemplate.kind == k).order_by(ReasonTemplate.position)).all() for k in ("return", "reject")},
         )

@@ -269,7 +269,7 @@ def detail(application_id):
     uploaded = apps.attachments_by_material(db.session, application)
     withdraw_problem = submission.withdraw_problem(application, current)
     return render_template("public/detail.html", application=application, events=events,
-                           explanation=explain(db.session, application.allocation_note),
+                           explanation=explain(db.session, application.allocation_note, application.period_id),
                            receipt=request.args.get("receipt"), can_edit=submission.can_edit(application, current),
                            can_withdraw=withdraw_problem is None, withdraw_problem=withdraw_problem,
                            problems=eligibility.period_problems(application.period, current),
