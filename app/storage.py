@@ -79,6 +79,17 @@ class StoredFileMissing(LookupError):
     """A row names a file the store does not have."""
 
 
+def s3_error(error: Exception, key: str | None = None) -> Exception:
+    """What a boto3 failure means here: a missing object, or a store that is not answering
+    (refused, timed out, throttled, an error of its own)."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "ClientError")
+        return StoredFileMissing(key or code) if code in ("NoSuchKey", "404") else StorageUnavailable(code)
+    return StorageUnavailable(type(error).__name__)
+
+
 def forget(storage, key: str) -> None:
     """Delete a file no row names any more. With the store down it is left behind, logged by its
     key only: what the family and the staff see is the row, and the row is already gone."""
@@ -160,12 +171,8 @@ class S3Storage:
 
         try:
             return operation(Bucket=self.bucket, **params)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise StoredFileMissing(params.get("Key")) from error
-            raise StorageUnavailable(error.response.get("Error", {}).get("Code", "ClientError")) from error
-        except BotoCoreError as error:  # refused, timed out, DNS: the store is not there
-            raise StorageUnavailable(type(error).__name__) from error
+        except (BotoCoreError, ClientError) as error:
+            raise s3_error(error, params.get("Key")) from error
 
     def save(self, key: str, data: bytes, content_type: str) -> None:
         self._call(self.client.put_object, Key=key, Body=data, ContentType=content_type)
@@ -177,7 +184,7 @@ class S3Storage:
         try:
             return body.read()
         except BotoCoreError as error:  # the answer broke off
-            raise StorageUnavailable(type(error).__name__) from error
+            raise s3_error(error, key) from error
 
     def delete(self, key: str) -> None:
         self._call(self.client.delete_object, Key=key)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.models import Channel, School
 
 
-def explain(session: Session, note: dict | None, period_id: int | None = None) -> list:
+def explain(session: Session, note: dict | None, period_id: int) -> list:
     """Sentences saying why the application got its result; empty before allocation. Groups are
     named by the period's channels (报名类别) of that priority, as the parent chose them."""
     if not note:
@@ -37,12 +37,11 @@ def explain(session: Session, note: dict | None, period_id: int | None = None) -
     return lines
 
 
-def _category_namer(session: Session, period_id: int | None):
+def _category_namer(session: Session, period_id: int):
     names: dict[int, list[str]] = {}
-    if period_id is not None:
-        for priority, name in session.execute(select(Channel.priority, Channel.name).where(Channel.period_id == period_id)
-                                              .order_by(Channel.priority, Channel.code)):
-            names.setdefault(priority, []).append(name)
+    for priority, name in session.execute(select(Channel.priority, Channel.name).where(Channel.period_id == period_id)
+                                          .order_by(Channel.priority, Channel.code)):
+        names.setdefault(priority, []).append(name)
 
     def category_of(group) -> str:
         found = names.get(group)

@@ -32,6 +32,7 @@ from app.services import categories, child_lookup, eligibility, input_limits, ve
 from app.services.layouts import Layout, cached, layout
 from app.services.numbers import next_application_number
 from app.services.persist import commit_keeping_loaded
+from app.services.registry import RegistryUnavailable
 from app.services import forms
 from app.services.sections import clean_section
 
@@ -423,8 +424,6 @@ def communities_by_street(session: Session) -> list[tuple[str, list[Community]]]
 def offered_guardians(session: Session, application: Application, source, slots: int) -> tuple[list[dict], str]:
     """The guardians offered on an unsaved guardians step, and where they come from: the household
     register, where the lookup found them ("register"), else another child's application ("family")."""
-    from app.services.registry import RegistryUnavailable
-
     try:
         found = child_lookup.register_guardians(session, source, application.child, application.period, slots)
     except RegistryUnavailable:

@@ -26,7 +26,7 @@ from app.errors import UserError
 from app.models import Child, ChildLookup, ChildLookupFile, EnrollmentPeriod
 from app.model_base import mask_id, mask_name
 from app.services import audit, eligibility, notifications
-from app.services.ids import IdNumberError, parse_resident_id
+from app.services.ids import IdNumberError, parse_resident_id, sex_of
 from app.services.input_limits import normalized
 from app.services.persist import commit_keeping_loaded
 from app.services.registry import Query, RegistrySource
@@ -132,8 +132,7 @@ def register_guardians(session: Session, source: RegistrySource, child: Child, p
     commit_keeping_loaded(session)
     relations, guardians = {"M": "father", "F": "mother"}, []
     for person in people:
-        sex = "M" if len(person.person_id) == 18 and person.person_id[16].isdigit() and int(person.person_id[16]) % 2 else "F"
-        relation = relations.pop(sex, "other")  # a second man or woman in the household is another guardian
+        relation = relations.pop(sex_of(person.person_id) or "F", "other")  # a second man or woman in the household is another guardian
         guardians.append({"relation": relation, "name": person.name, "id_number": person.person_id, "phone": "",
                           "household_address": person.address})
     return guardians
@@ -298,7 +297,7 @@ def purge(session: Session, storage, before_year: int, chunk: int = 500) -> int:
         done = session.execute(delete(ChildLookup).where(ChildLookup.id.in_(batch))).rowcount
         session.commit()
         for key in keys:
-            storage.delete(key)
+            forget(storage, key)
         gone += done
         if done < chunk:
             break

@@ -21,7 +21,7 @@ from app.models import (
     School,
 )
 from app.services import categories, county_io, workflow
-from app.services.ids import make_resident_id
+from app.services.ids import make_resident_id, sex_of
 from app.services.numbers import next_application_number
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -118,7 +118,7 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def _birth_window(period: EnrollmentPeriod) -> tuple[dt.date, dt.date]:
+def birth_window(period: EnrollmentPeriod) -> tuple[dt.date, dt.date]:
     if period.birth_from and period.birth_to:
         return period.birth_from, period.birth_to
     age = 5 + period.grade
@@ -126,7 +126,7 @@ def _birth_window(period: EnrollmentPeriod) -> tuple[dt.date, dt.date]:
     return end - dt.timedelta(days=364), end
 
 
-def _area_code(session: Session) -> str:
+def area_code(session: Session) -> str:
     code = session.scalar(select(District.code).order_by(District.id).limit(1)) or ""
     return code if len(code) == 6 and code.isdigit() else "430726"
 
@@ -196,7 +196,7 @@ def _attach_scans(session: Session, storage, application: Application) -> None:
                                size=len(data), sha256=hashlib.sha256(data).hexdigest()))
 
 
-def _family(rng: random.Random, area: str, id_number: str, birth: dt.date) -> tuple[ParentAccount, Child]:
+def demo_family(rng: random.Random, area: str, id_number: str, birth: dt.date) -> tuple[ParentAccount, Child]:
     """A parent account with a child and both parents as guardians (not yet added to the session)."""
     account = ParentAccount(phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}")
     child = Child(
@@ -205,7 +205,7 @@ def _family(rng: random.Random, area: str, id_number: str, birth: dt.date) -> tu
         id_type="resident_id",
         id_number=id_number,
         birth_date=birth,
-        sex="M" if int(id_number[16]) % 2 else "F",
+        sex=sex_of(id_number),
         birth_cert_no=f"{rng.choice('OPQR')}{rng.randrange(10**9):09d}",
     )
     surname = child.name[0]
@@ -233,7 +233,7 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
     periods = [p for p in periods if p.opens_at <= now] or periods
     if not periods or n <= 0:
         return 0
-    area = _area_code(session)
+    area = area_code(session)
     made = 0
     sequence = 0
     catchments = {}
@@ -248,12 +248,12 @@ def make_applications(session: Session, n: int, reviewer_id: int | None, seed: i
                 break
             continue
         sequence += 1
-        start, end = _birth_window(period)
+        start, end = birth_window(period)
         birth = start + dt.timedelta(days=rng.randrange((end - start).days + 1))
         id_number = make_resident_id(area, birth, sequence)
         if session.scalar(select(Child.id).where(Child.id_number == id_number)):
             continue
-        account, child = _family(rng, area, id_number, birth)
+        account, child = demo_family(rng, area, id_number, birth)
         channel = rng.choice(period.channels)
         first_school = rng.choice(schools)
         community_ids = catchments.get(first_school.id) or [None]

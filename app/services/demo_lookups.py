@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import Application, Child, ChildLookup, ChildLookupFile, EnrollmentPeriod, RegistryRecord
 from app.services.child_lookup import MATERIALS, masked_record
-from app.services.demo import _area_code, _birth_window, _family, placeholder_scan
+from app.services.demo import area_code, birth_window, demo_family, placeholder_scan
 from app.services.demo_registry import RELATIONS
 from app.services.ids import make_resident_id
 from app.storage import new_key
@@ -89,14 +89,14 @@ def waiting(session: Session, now: dt.datetime, families: int = 4, storage=None,
     period = session.scalar(select(EnrollmentPeriod).where(EnrollmentPeriod.child_lookup.is_(True)).order_by(EnrollmentPeriod.id))
     if period is None or families <= 0:
         return 0
-    rng, area, made = random.Random(seed), _area_code(session), 0
-    start, end = _birth_window(period)
+    rng, area, made = random.Random(seed), area_code(session), 0
+    start, end = birth_window(period)
     for n in range(families):
         birth = start + dt.timedelta(days=rng.randrange((end - start).days + 1))
         number = make_resident_id(area, birth, 900 + n)
         if session.scalar(select(Child.id).where(Child.id_number == number)):
             continue  # an applicant already has this number
-        account, child = _family(rng, area, number, birth)
+        account, child = demo_family(rng, area, number, birth)
         kind = "appeal" if n % 2 == 0 else "registration"
         lookup = ChildLookup(child=child, period=period, outcome="matched" if kind == "appeal" else "not_found",
                              status="pending", request=kind, statement=STATEMENTS[kind], review_note="",

@@ -52,8 +52,14 @@ def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
         raise IdNumberError(
             _l("The check character (last character) does not match; please check each digit.")
         )
-    sex = "M" if int(number[16]) % 2 == 1 else "F"
-    return ResidentId(number=number, birth_date=birth, sex=sex, area_code=number[:6])
+    return ResidentId(number=number, birth_date=birth, sex=sex_of(number), area_code=number[:6])
+
+
+def sex_of(number: str) -> str | None:
+    """M or F from a resident ID's 17th digit (odd for a man); None for any other document."""
+    if len(number) != 18 or not number[16].isdigit():
+        return None
+    return "M" if int(number[16]) % 2 else "F"
 
 
 def make_resident_id(area_code: str, birth: dt.date, sequence: int) -> str:

@@ -55,7 +55,7 @@ def _setup_flushed(session, _context):
 
 @event.listens_for(Session, "do_orm_execute")
 def _setup_written_in_bulk(state):
-    # UPDATE and DELETE statements (a county import, Query.delete()) touch no object in the session
+    # INSERT, UPDATE and DELETE statements (a county import, Query.delete()) touch no object in the session
     if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None \
             and issubclass(state.bind_mapper.class_, SETUP_MODELS):
         state.session.info["setup_changed"] = True

@@ -14,7 +14,7 @@ from flask import Response, current_app, g, jsonify, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import exc
 
-from app.storage import StorageUnavailable, StoredFileMissing
+from app.storage import StorageUnavailable, StoredFileMissing, s3_error
 
 log = logging.getLogger("ruxue.db")
 
@@ -34,8 +34,8 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(StorageUnavailable, storage_unavailable)
     app.register_error_handler(StoredFileMissing, stored_file_missing)
     # the storage browser (Flask-Admin's S3 file admin) calls boto3 itself
-    app.register_error_handler(BotoCoreError, lambda error: storage_unavailable(StorageUnavailable(type(error).__name__)))
-    app.register_error_handler(ClientError, _s3_refused)
+    app.register_error_handler(BotoCoreError, _s3_failed)
+    app.register_error_handler(ClientError, _s3_failed)
     app.register_error_handler(CSRFError, lambda error: error_page(400, csrf=True))
     app.register_error_handler(HTTPException, lambda error: error_page(error.code or 500))
     app.register_error_handler(Exception, _unexpected)
@@ -149,11 +149,9 @@ def stored_file_missing(error: StoredFileMissing) -> Response:
     return error_page(404)
 
 
-def _s3_refused(error: ClientError) -> Response:
-    code = error.response.get("Error", {}).get("Code", "ClientError")
-    if code in ("NoSuchKey", "404"):
-        return stored_file_missing(StoredFileMissing(code))
-    return storage_unavailable(StorageUnavailable(code))
+def _s3_failed(error: Exception) -> Response:
+    meant = s3_error(error)
+    return stored_file_missing(meant) if isinstance(meant, StoredFileMissing) else storage_unavailable(meant)
 
 
 def _busy() -> Response:
